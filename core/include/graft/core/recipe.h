@@ -1,0 +1,116 @@
+#pragma once
+// A recipe, read from TOML and validated against the registry before any work starts.
+// Section structs use the same Options/visit() mechanism as plugin components, so reading,
+// `graft recipe show`, resolved_recipe.toml and the generated reference share one definition.
+#include <graft/core/registry.h>
+#include <graft/options.h>
+#include <graft/value.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace graft::core {
+
+struct RunSection {
+  std::string name = "graft-run";
+  int64_t seed = 42;
+  std::string output_dir = "runs/{name}";  ///< "{name}" is replaced by `name`
+  std::string device = "auto";
+  int64_t threads = 0;  ///< 0 = all available cores (CLI --threads wins)
+  void visit(OptionVisitor& v);
+};
+
+struct LanguageModelSection {
+  std::string checkpoint;  ///< HF model dir (config.json + weights); empty = build from `config`
+  std::string type;        ///< registry name; empty = from config.json model_type
+  Value config;            ///< config.json keys for from-scratch models / overrides
+  void visit(OptionVisitor& v);
+};
+
+struct TokenizerSection {
+  std::string type;       ///< empty = from the checkpoint's files
+  Value options;          ///< the tokenizer component's own table (minus `type`)
+};
+
+struct TaskSection {
+  std::string name;
+  double loss_weight = 1.0;
+  std::string processor_type;
+  std::unique_ptr<OptionsBase> processor;  ///< options of registry processor `processor_type`
+  Value processor_table;
+  std::string head_type;
+  std::unique_ptr<OptionsBase> head;
+  Value head_table;
+  std::vector<std::string> metrics;  ///< registry metric names
+};
+
+struct TrainingSection {
+  int64_t epochs = 1;
+  int64_t max_steps = 0;       ///< > 0 stops after this many optimizer steps
+  int64_t batch_size = 32;
+  int64_t eval_batch_size = 0;  ///< 0 = batch_size
+  int64_t grad_accumulation = 1;
+  double max_grad_norm = 1.0;   ///< <= 0 disables clipping
+  std::string precision = "fp32";  ///< fp32 | bf16 | fp16
+  int64_t evaluate_every = 0;   ///< steps; 0 = once per epoch
+  Value early_stopping;         ///< table {metric, mode, patience, min_delta, restore_best}
+  std::string sampling = "proportional";
+  int64_t log_every = 10;
+  bool progress = true;
+  void visit(OptionVisitor& v);
+};
+
+struct OptimizerSection {
+  std::string type = "adamw";  ///< adamw | hf_adamw | adam | sgd
+  double lr = 2e-5;
+  double weight_decay = 0.01;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double momentum = 0.0;
+  void visit(OptionVisitor& v);
+};
+
+struct ScheduleSection {
+  std::string type = "linear";  ///< constant | linear | cosine
+  double warmup = 0.1;          ///< fraction of total steps when < 1, else steps
+  void visit(OptionVisitor& v);
+};
+
+struct CheckpointSection {
+  int64_t every = 0;  ///< steps; 0 = no periodic checkpoints
+  int64_t keep = 3;
+  void visit(OptionVisitor& v);
+};
+
+struct Recipe {
+  std::string path;      ///< the recipe file
+  std::string base_dir;  ///< its directory: relative paths resolve against it
+  Value raw;             ///< the parsed TOML (after --set overrides)
+  RunSection run;
+  LanguageModelSection language_model;
+  TokenizerSection tokenizer;
+  std::vector<TaskSection> tasks;
+  TrainingSection training;
+  OptimizerSection optimizer;
+  ScheduleSection schedule;
+  CheckpointSection checkpoint;
+  std::vector<std::string> plugin_paths;  ///< [plugins] paths
+  std::vector<std::string> plugin_require;
+};
+
+/// Parses TOML text into a Value whose nodes carry file:line:col. ConfigError on syntax errors.
+Value parse_toml(const std::string& text, const std::string& source);
+Value read_toml_file(const std::string& path);
+/// TOML text for a Value table (for resolved_recipe.toml, graft.toml).
+std::string to_toml(const Value& table);
+/// Applies "--set a.b.c=value" (value parsed as TOML: numbers, booleans, strings, arrays;
+/// bare words become strings). ConfigError on a malformed assignment.
+void apply_override(Value& root, const std::string& assignment);
+
+/// Reads, overrides, validates against `registry`. Throws ConfigError listing every problem
+/// ("recipe <file> has N problems\n  file:line:col  dotted.key: message ...").
+Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides, Registry& registry);
+/// The recipe with every default filled in (and plugin ids/versions under [plugins]).
+Value resolved_recipe(const Recipe& recipe, const Registry& registry);
+
+}  // namespace graft::core
