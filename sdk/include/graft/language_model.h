@@ -50,6 +50,10 @@ class GRAFT_SDK_API LanguageModel : public torch::nn::Module {
   virtual std::string map_checkpoint_key(const std::string& key) const { return key; }
   /// Checkpoint keys (without prefix) that are fine to find and ignore (e.g. "embeddings.position_ids").
   virtual std::vector<std::string> ignored_checkpoint_keys() const { return {}; }
+  /// Parameter-name prefixes a checkpoint may lack (e.g. "pooler.": HF's token-classification,
+  /// QA and MLM classes are built without a pooler). Core keeps them as init_weights() left them
+  /// and lists them as missing instead of failing. Default: none.
+  virtual std::vector<std::string> optional_parameter_prefixes() const { return {}; }
 };
 
 }  // namespace graft

@@ -31,6 +31,7 @@ struct LanguageModelSection {
 struct TokenizerSection {
   std::string type;       ///< empty = from the checkpoint's files
   Value options;          ///< the tokenizer component's own table (minus `type`)
+  std::shared_ptr<OptionsBase> parsed;  ///< (added) options of registry tokenizer `type`; null when type is empty
 };
 
 struct TaskSection {
@@ -82,6 +83,14 @@ struct CheckpointSection {
   void visit(OptionVisitor& v);
 };
 
+/// (added) [tracking]: an MLflow file store and the HTML report.
+struct TrackingSection {
+  std::string mlflow;               ///< directory of an MLflow file store; empty = no MLflow tracking
+  std::string experiment = "graft";  ///< MLflow experiment name
+  bool report = true;               ///< write report.html into the output directory
+  void visit(OptionVisitor& v);
+};
+
 struct Recipe {
   std::string path;      ///< the recipe file
   std::string base_dir;  ///< its directory: relative paths resolve against it
@@ -94,6 +103,7 @@ struct Recipe {
   OptimizerSection optimizer;
   ScheduleSection schedule;
   CheckpointSection checkpoint;
+  TrackingSection tracking;  ///< (added)
   std::vector<std::string> plugin_paths;  ///< [plugins] paths
   std::vector<std::string> plugin_require;
 };

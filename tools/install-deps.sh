@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs graft's build and run-time dependencies from Debian 12 packages.
+# Usage: sudo tools/install-deps.sh   (or as root)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev                      # LibTorch 1.13 (CPU)
+  libopenblas0-openmp               # fast BLAS: Debian's reference BLAS is ~15x slower (see docs/performance.md)
+  libboost-dev libboost-program-options-dev
+  libsentencepiece-dev libtomlplusplus-dev libspdlog-dev doctest-dev
+  nlohmann-json3-dev libutf8proc-dev
+)
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
