@@ -1,4 +1,5 @@
 // Trainer: the training loop, evaluation schedule, early stopping, progress display.
+#include <graft/core/json.h>
 #include <graft/core/runtime.h>
 #include <graft/core/trainer.h>
 #include <graft/error.h>
@@ -29,8 +30,10 @@ EarlyStopping EarlyStopping::from_value(const Value& t) {
     if (k == "metric") {
       GRAFT_CHECK(v.is_string(), ConfigError, where(v), key, ": expected a string \"task/metric\", got ", v.type_name());
       es.metric = v.as_string();
-      GRAFT_CHECK(es.metric.find('/') != std::string::npos, ConfigError, where(v), key,
-                  ": expected \"task/metric\" (e.g. \"sentiment/acc\"), got \"", es.metric, "\"");
+      if (es.metric.rfind("dev/", 0) == 0) es.metric = es.metric.substr(4);
+      GRAFT_CHECK(es.metric == "loss" || es.metric.find('/') != std::string::npos, ConfigError, where(v), key,
+                  ": expected \"task/metric\" (e.g. \"sentiment/acc\") or \"loss\" (sum of the task losses), got \"",
+                  es.metric, "\"");
     } else if (k == "mode") {
       GRAFT_CHECK(v.is_string() && (v.as_string() == "max" || v.as_string() == "min"), ConfigError, where(v), key,
                   ": expected \"max\" or \"min\"");
@@ -303,6 +306,14 @@ TrainResult Trainer::fit(DataSilo& silo, const std::map<std::string, std::vector
     result.evaluations.push_back(er);
     result.dev_metrics = er.metrics;
     if (!es.enabled()) return false;
+    if (es.metric == "loss") {
+      double total = 0.0;
+      for (const auto& [k, x] : er.metrics.as_object())
+        if (k.size() > 5 && k.compare(k.size() - 5, 5, "/loss") == 0) total += x.as_double();
+      er.metrics.set("loss", total);
+      result.evaluations.back().metrics = er.metrics;
+      result.dev_metrics = er.metrics;
+    }
     const Value* v = er.metrics.find(es.metric);
     if (v == nullptr) {
       std::string known;
@@ -368,6 +379,78 @@ TrainResult Trainer::fit(DataSilo& silo, const std::map<std::string, std::vector
   if (result.test_metrics.size() > 0) log::info("test: ", metrics_line(result.test_metrics));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole runs
+
+TrainerOptions trainer_options(const Recipe& recipe) {
+  TrainerOptions o;
+  o.training = recipe.training;
+  o.optimizer = recipe.optimizer;
+  o.schedule = recipe.schedule;
+  o.early_stopping = EarlyStopping::from_value(recipe.training.early_stopping);
+  o.seed = recipe.run.seed;
+  return o;
+}
+
+std::string output_dir(const Recipe& recipe) {
+  std::string out = recipe.run.output_dir;
+  for (size_t pos; (pos = out.find("{name}")) != std::string::npos;) out.replace(pos, 6, recipe.run.name);
+  GRAFT_CHECK(!out.empty(), ConfigError, recipe.path, ": run.output_dir is empty");
+  return out;
+}
+
+Value training_summary(const TrainResult& r) {
+  Value v = Value::object();
+  v.set("dev", r.dev_metrics);
+  v.set("test", r.test_metrics);
+  v.set("best_step", r.best_step);
+  v.set("stopped_early", r.stopped_early);
+  v.set("seconds", r.seconds);
+  v.set("steps", static_cast<int64_t>(r.steps.size()));
+  Value evals = Value::array();
+  for (const auto& e : r.evaluations) {
+    Value ev = Value::object();
+    ev.set("step", e.step);
+    ev.set("epoch", e.epoch);
+    ev.set("metrics", e.metrics);
+    evals.push_back(ev);
+  }
+  v.set("evaluations", evals);
+  Value losses = Value::array();
+  for (const auto& s : r.steps) {
+    Value sv = Value::object();
+    sv.set("step", s.step);
+    sv.set("lr", s.lr);
+    sv.set("loss", s.loss);
+    sv.set("grad_norm", s.grad_norm);
+    losses.push_back(sv);
+  }
+  v.set("history", losses);
+  return v;
+}
+
+TrainingRun train_recipe(const Recipe& recipe, Registry& registry, const torch::Device& device, bool save) {
+  TrainingRun run;
+  TrainerOptions topts = trainer_options(recipe);
+  check_precision(topts.training.precision, device);
+  SiloOptions so;
+  so.base_dir = recipe.base_dir;
+  so.seed = recipe.run.seed;
+  run.build = build_from_recipe(recipe, registry, so);
+  auto& bundle = run.build.bundle;
+  bundle.model->to_device(device);
+  std::map<std::string, std::vector<NamedMetric>> metrics;
+  for (const auto& t : bundle.tasks) metrics[t.name] = make_metrics(t.metrics, registry);
+  Trainer trainer(*bundle.model, topts);
+  run.result = trainer.fit(*run.build.silo, metrics);
+  if (save) {
+    run.output_dir = output_dir(recipe);
+    save_model_dir(bundle, run.output_dir, resolved_recipe(recipe, registry));
+    write_json_file(run.output_dir + "/metrics.json", training_summary(run.result));
+  }
+  return run;
 }
 
 }  // namespace graft::core

@@ -78,7 +78,7 @@ LoadedModel load_pretrained(const std::string& dir, Registry& registry, const Lo
   // HF-style initialisation first, so parameters a checkpoint may lack (a pooler) are sane.
   out.model->init_weights();
 
-  out.weights_file = find_weights_file(dir);
+  out.weights_file = options.weights_file.empty() ? find_weights_file(dir) : options.weights_file;
   out.state_dict = read_weights(out.weights_file);
   if (size_t n = rename_legacy_keys(out.state_dict))
     log::info(out.weights_file, ": renamed ", n, " legacy gamma/beta tensor names to weight/bias");
@@ -99,6 +99,52 @@ LoadedModel load_pretrained(const std::string& dir, Registry& registry, const Lo
               }());
   out.model->eval();
   return out;
+}
+
+std::vector<std::string> labels_from_id2label(const Value& config) {
+  const Value* m = config.find("id2label");
+  if (!m || m->is_null()) return {};
+  const std::string where = m->location().str().empty() ? std::string("config") : m->location().str();
+  if (!m->is_object()) throw FormatError(cat(where, ": key 'id2label' must be an object {\"0\": label, ...}"));
+  std::vector<std::string> labels(m->size());
+  std::vector<bool> seen(m->size(), false);
+  for (const auto& [k, v] : m->as_object()) {
+    size_t used = 0;
+    long long idx = -1;
+    try {
+      idx = std::stoll(k, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != k.size() || idx < 0 || idx >= static_cast<long long>(labels.size()) || seen[idx])
+      throw FormatError(cat(where, ": id2label key '", k, "' is not one of the indices 0..", labels.size() - 1));
+    if (!v.is_string()) throw FormatError(cat(where, ": id2label['", k, "'] must be a string"));
+    labels[idx] = v.as_string();
+    seen[idx] = true;
+  }
+  return labels;
+}
+
+std::shared_ptr<PredictionHead> load_hf_head(const LoadedModel& loaded, Registry& registry, const std::string& task) {
+  const std::string suffix = loaded.architecture_suffix();
+  if (suffix.empty() || suffix == "Model") return nullptr;
+  const auto* entry = registry.head_for_hf_suffix(suffix);
+  if (!entry) return nullptr;
+  auto options = entry->entry.make_options();
+  Diagnostics diag;
+  read_options(*options, Value::object(), diag, ReadMode{{}, true});
+  if (!diag.ok()) throw ConfigError(cat("head '", entry->entry.name, "' default options are invalid:\n", diag.format()));
+  HeadContext hc;
+  hc.task = task;
+  hc.hidden_size = loaded.model->hidden_size();
+  hc.model_type = loaded.model_type;
+  hc.labels = labels_from_id2label(loaded.config);
+  hc.hf_config = loaded.config;
+  auto head = entry->entry.make(*options, hc);
+  if (!head) throw PluginError(cat("head '", entry->entry.name, "' (", entry->plugin_file, ") returned no head"));
+  load_into(*head, loaded.state_dict, LoadOptions{});
+  head->eval();
+  return head;
 }
 
 std::shared_ptr<LanguageModel> build_from_config(const Value& config, const std::string& type, Registry& registry) {

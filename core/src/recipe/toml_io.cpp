@@ -248,6 +248,11 @@ std::vector<PathStep> parse_key_path(const std::string& path, const std::string&
   return steps;
 }
 
+std::string a_type(const Value& v) {
+  std::string t = v.type_name();
+  return (t == "integer" || t == "array" ? "an " : "a ") + t;
+}
+
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
   return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
@@ -290,7 +295,7 @@ void apply_override(Value& root, const std::string& assignment) {
     if (st.index < 0) {
       if (cur->is_null()) *cur = Value::object().with_location(loc);
       if (!cur->is_object())
-        throw ConfigError(cat("--set '", assignment, "': ", walked, " is a ", cur->type_name(), ", not a table"));
+        throw ConfigError(cat("--set '", assignment, "': ", walked, " is ", a_type(*cur), ", not a table"));
       walked += (walked.empty() ? "" : ".") + st.key;
       if (last) {
         cur->set(st.key, value);
@@ -301,7 +306,7 @@ void apply_override(Value& root, const std::string& assignment) {
       cur = next;
     } else {
       if (!cur->is_array())
-        throw ConfigError(cat("--set '", assignment, "': ", walked, " is a ", cur->type_name(), ", not an array"));
+        throw ConfigError(cat("--set '", assignment, "': ", walked, " is ", a_type(*cur), ", not an array"));
       auto& arr = cur->as_array();
       const size_t n = arr.size();
       if (static_cast<size_t>(st.index) > n || (static_cast<size_t>(st.index) == n && last))

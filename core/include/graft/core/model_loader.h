@@ -5,6 +5,7 @@
 #include <graft/core/registry.h>
 #include <graft/core/weights.h>
 #include <graft/language_model.h>
+#include <graft/prediction_head.h>
 #include <graft/value.h>
 
 #include <memory>
@@ -34,6 +35,9 @@ struct LoadPretrainedOptions {
   std::string type;
   /// Keys merged over config.json before the model is built (e.g. dropout overrides).
   Value config_overrides;
+  /// A specific weights file (e.g. pytorch_model.bin when model.safetensors is also there);
+  /// empty = find_weights_file(dir).
+  std::string weights_file;
 };
 
 /// Reads `<dir>/config.json` and the weights (find_weights_file), builds the family from the
@@ -41,6 +45,18 @@ struct LoadPretrainedOptions {
 /// everything. FormatError names config.json and the key for an unusable config, the weights
 /// file and the tensors for missing/mis-shaped weights.
 LoadedModel load_pretrained(const std::string& dir, Registry& registry, const LoadPretrainedOptions& options = {});
+
+/// id2label {"0": "a", "1": "b"} of a config.json → ["a", "b"]; empty when absent. FormatError
+/// (naming the config's location) when keys are not the integers 0..n-1 or values not strings.
+std::vector<std::string> labels_from_id2label(const Value& config);
+
+/// For a *For<Task> checkpoint (architectures[0]) whose suffix a registered head loads
+/// (Registry::head_for_hf_suffix): that head, built with default options and labels from
+/// id2label, its weights loaded (bare keys, e.g. "classifier.weight") from `loaded.state_dict`,
+/// in eval() mode. nullptr for base models or when no plugin provides the head. FormatError
+/// naming the weights file when the head's tensors are missing or mis-shaped.
+std::shared_ptr<PredictionHead> load_hf_head(const LoadedModel& loaded, Registry& registry,
+                                             const std::string& task = "default");
 
 /// A freshly initialised (init_weights) language model from a config table: `type` names the
 /// registry entry; empty = from the table's `model_type`. ConfigError for unknown types,

@@ -2,6 +2,7 @@
 // A recipe, read from TOML and validated against the registry before any work starts.
 // Section structs use the same Options/visit() mechanism as plugin components, so reading,
 // `graft recipe show`, resolved_recipe.toml and the generated reference share one definition.
+#include <graft/core/options_io.h>
 #include <graft/core/registry.h>
 #include <graft/options.h>
 #include <graft/value.h>
@@ -91,6 +92,16 @@ struct TrackingSection {
   void visit(OptionVisitor& v);
 };
 
+/// (added by the engine) [demo]: what `graft train` does after saving the model. Read it like
+/// the other sections (the reader must accept the "demo" section name).
+struct DemoSection {
+  /// Texts run through the saved (reloaded) model; one prediction line each is printed.
+  std::vector<std::string> predict;
+  void visit(OptionVisitor& v) {
+    v.optional("predict", predict, "texts to classify with the saved model after training (printed to stdout)");
+  }
+};
+
 struct Recipe {
   std::string path;      ///< the recipe file
   std::string base_dir;  ///< its directory: relative paths resolve against it
@@ -104,6 +115,7 @@ struct Recipe {
   ScheduleSection schedule;
   CheckpointSection checkpoint;
   TrackingSection tracking;  ///< (added)
+  DemoSection demo;          ///< (added) [demo]
   std::vector<std::string> plugin_paths;  ///< [plugins] paths
   std::vector<std::string> plugin_require;
 };
@@ -122,5 +134,13 @@ void apply_override(Value& root, const std::string& assignment);
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides, Registry& registry);
 /// The recipe with every default filled in (and plugin ids/versions under [plugins]).
 Value resolved_recipe(const Recipe& recipe, const Registry& registry);
+
+/// (added) The schema of each recipe section, in document order: "run", "plugins",
+/// "language_model", "tasks", "training", "training.early_stopping", "optimizer", "schedule",
+/// "checkpoint", "tracking" (for `graft recipe docs`).
+std::vector<std::pair<std::string, std::vector<FieldSchema>>> recipe_section_schemas();
+/// (added) Markdown reference of the recipe sections and of every registered component's
+/// options, generated from the schemas (`graft recipe docs`, docs/recipes.md).
+std::string recipe_reference_markdown(const Registry& registry);
 
 }  // namespace graft::core

@@ -5,6 +5,7 @@
 #include <graft/core/adaptive_model.h>
 #include <graft/core/data_silo.h>
 #include <graft/core/evaluator.h>
+#include <graft/core/model_dir.h>
 #include <graft/core/optim.h>
 #include <graft/core/recipe.h>
 
@@ -93,5 +94,23 @@ class Trainer {
   int64_t total_steps_ = 0;
   int64_t warmup_ = 0;
 };
+
+/// TrainerOptions from a recipe's sections (early stopping parsed).
+TrainerOptions trainer_options(const Recipe& recipe);
+/// run.output_dir with "{name}" replaced by run.name.
+std::string output_dir(const Recipe& recipe);
+
+/// A whole training run: build (tokenizer, data, model), train, evaluate, and — when
+/// `save` — write the model directory (with resolved_recipe.toml and metrics.json) to
+/// output_dir(recipe).
+struct TrainingRun {
+  RecipeBuild build;
+  TrainResult result;
+  std::string output_dir;  ///< where the model was saved ("" when not saved)
+};
+TrainingRun train_recipe(const Recipe& recipe, Registry& registry, const torch::Device& device, bool save = true);
+
+/// The metrics/steps summary written as metrics.json.
+Value training_summary(const TrainResult& result);
 
 }  // namespace graft::core
