@@ -72,6 +72,7 @@ int run_eval(CliContext& ctx, const std::vector<std::string>& args) {
                           }(), ")"));
   auto metrics = core::make_metrics(metric_names, registry);
 
+  bundle.require_tokenizer();
   core::DataSilo silo(bundle.tokenizer, core::SiloOptions{"", 42, 0, false});
   Processor& proc = bundle.processor(spec.name);
   int64_t skipped = 0;

@@ -20,7 +20,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-/// --file: JSON lines ({"text": ..., "text_pair": ...}) when a line starts with '{', else one
+/// --file: JSON lines ({"text": ..., "text_b": ...}) when a line starts with '{', else one
 /// text per line. Blank lines are skipped.
 std::vector<Value> read_inputs(const std::string& path) {
   std::string content = core::read_file(path);
@@ -93,7 +93,7 @@ int run_infer(CliContext& ctx, const std::vector<std::string>& args) {
   for (size_t i = 0; i < texts.size(); ++i) {
     Value d = Value::object();
     d.set("text", texts[i]);
-    if (!pairs.empty()) d.set("text_pair", pairs[i]);
+    if (!pairs.empty()) d.set("text_b", pairs[i]);
     dicts.push_back(std::move(d));
   }
   if (!file.empty())

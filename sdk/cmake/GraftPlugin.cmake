@@ -22,6 +22,8 @@ function(graft_add_plugin id)
     graft_use_pch(${target})
   endif()
   if(DEFINED GRAFT_PLUGIN_INSTALL_DIR)
+    # installed as <libdir>/graft/plugins/libgraft_<id>.so: libgraft_sdk.so is two levels up
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
     install(TARGETS ${target} LIBRARY DESTINATION ${GRAFT_PLUGIN_INSTALL_DIR})
   endif()
 endfunction()

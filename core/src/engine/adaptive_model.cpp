@@ -4,6 +4,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <set>
 
 namespace graft::core {

@@ -4,6 +4,8 @@
 #include <graft/core/registry.h>
 #include <graft/error.h>
 
+#include <algorithm>
+
 namespace graft::core {
 
 Predictions predict_baskets(AdaptiveModel& model, const std::string& task, const Processor& processor,

@@ -9,7 +9,8 @@
 namespace graft::core {
 
 Inferencer::Inferencer(ModelBundle bundle, InferOptions options) : bundle_(std::move(bundle)), opt_(std::move(options)) {
-  GRAFT_CHECK(bundle_.model != nullptr && bundle_.tokenizer != nullptr, Error, "Inferencer: incomplete model");
+  GRAFT_CHECK(bundle_.model != nullptr, Error, "Inferencer: no model");
+  bundle_.require_tokenizer();
 }
 
 Inferencer Inferencer::load(const std::string& dir, Registry& registry, const torch::Device& device, InferOptions options) {
@@ -74,7 +75,7 @@ std::vector<Value> Inferencer::infer_texts(const std::vector<std::string>& texts
   for (size_t i = 0; i < texts.size(); ++i) {
     Value d = Value::object();
     d.set("text", texts[i]);
-    if (!pairs.empty()) d.set("text_pair", pairs[i]);
+    if (!pairs.empty()) d.set("text_b", pairs[i]);
     dicts.push_back(std::move(d));
   }
   return infer(dicts, task);

@@ -87,6 +87,12 @@ const TaskSpec& ModelBundle::task(const std::string& name) const {
   throw ConfigError(cat("the model has no task '", name, "' (tasks: ", join(n), ")"));
 }
 
+const Tokenizer& ModelBundle::require_tokenizer() const {
+  GRAFT_CHECK(tokenizer != nullptr, FormatError,
+              tokenizer_error.empty() ? cat(dir, ": the model has no tokenizer") : tokenizer_error);
+  return *tokenizer;
+}
+
 Processor& ModelBundle::processor(const std::string& t) const {
   auto it = processors.find(t);
   GRAFT_CHECK(it != processors.end(), ConfigError, "the model has no processor for task '", t, "'");
@@ -376,7 +382,12 @@ ModelBundle load_model_dir(const std::string& dir, Registry& registry, const tor
   b.model = std::make_shared<AdaptiveModel>(lm, std::move(heads));
   b.model->to_device(device);
   b.model->eval();
-  b.tokenizer = load_tokenizer(dir);
+  try {
+    b.tokenizer = load_tokenizer(dir);
+  } catch (const FormatError& e) {
+    if (graft_dir) throw;
+    b.tokenizer_error = e.what();  // weights-only HF checkpoint: fine for training from it
+  }
   return b;
 }
 

@@ -414,6 +414,21 @@ std::shared_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
   auto special = tok::read_special_token_files(model_dir);
   if (fs::exists(dir / "tokenizer.json")) {
     tok::WordPieceConfig c = tok::read_tokenizer_json((dir / "tokenizer.json").string());
+    // As BertTokenizerFast does: tokenizer_config.json's do_lower_case / strip_accents /
+    // tokenize_chinese_chars, when given, override the BertNormalizer's fields.
+    if (c.has_normalizer) {
+      const json& cfg = special.config;
+      std::string cfg_path = (dir / "tokenizer_config.json").string();
+      c.lowercase = tok::get_bool(cfg, "do_lower_case", c.lowercase, cfg_path, "");
+      c.handle_chinese_chars = tok::get_bool(cfg, "tokenize_chinese_chars", c.handle_chinese_chars, cfg_path, "");
+      if (const json* sa = tok::member(cfg, "strip_accents"); sa && !sa->is_null()) {
+        if (!sa->is_boolean())
+          throw FormatError(cat(cfg_path, ": field 'strip_accents' must be a boolean or null, got ", sa->type_name()));
+        c.strip_accents = sa->get<bool>();
+      } else if (sa) {
+        c.strip_accents.reset();
+      }
+    }
     // Role tokens: tokenizer_config / special_tokens_map, else BERT's defaults when present.
     auto pick = [&](const std::optional<std::string>& from_files, const std::string& dflt) -> std::string {
       if (from_files) return *from_files;

@@ -26,7 +26,7 @@ class Inferencer {
   /// head's formatted object; otherwise an object task → prediction. DataError naming the
   /// input index for bad inputs (e.g. a missing "text").
   std::vector<Value> infer(const std::vector<Value>& dicts, const std::string& task = "");
-  /// Convenience: {"text": t} (and "text_pair" when `pairs` is non-empty, same length).
+  /// Convenience: {"text": t} (and "text_b" when `pairs` is non-empty, same length).
   std::vector<Value> infer_texts(const std::vector<std::string>& texts, const std::vector<std::string>& pairs = {},
                                  const std::string& task = "");
 

@@ -37,6 +37,10 @@ struct ModelBundle {
   std::map<std::string, std::shared_ptr<Processor>> processors;  ///< task → processor
   std::string lm_type;  ///< registry name of the language model ("bert")
   std::string dir;      ///< where it was loaded from ("" when built from a recipe)
+  /// Why `tokenizer` is null (a plain HF checkpoint without tokenizer files); "" otherwise.
+  std::string tokenizer_error;
+  /// The tokenizer, or FormatError with tokenizer_error.
+  const Tokenizer& require_tokenizer() const;
   /// The task named `name`; "" = the only task (ConfigError when there are several, naming them).
   const TaskSpec& task(const std::string& name = "") const;
   Processor& processor(const std::string& task) const;
