@@ -95,7 +95,14 @@ int plugins_list(CliContext& ctx, const std::vector<std::string>& args) {
                          "components each provides.\n";
     return 0;
   }
-  auto& reg = core::Registry::global(ctx.plugin_paths);
+  // Duplicate names are fatal, but the listing is how one finds them: show it, then fail.
+  std::string duplicates;
+  try {
+    core::Registry::global(ctx.plugin_paths);
+  } catch (const PluginError& e) {
+    duplicates = e.what();
+  }
+  auto& reg = core::Registry::global();
   std::cout << "plugin search path:\n";
   for (const auto& dir : reg.search_path())
     std::cout << "  " << dir << (std::filesystem::is_directory(dir) ? "" : "  (missing)") << "\n";
@@ -124,6 +131,7 @@ int plugins_list(CliContext& ctx, const std::vector<std::string>& args) {
   }
   if (reg.plugins().empty()) std::cout << "  (no plugin files found)\n";
   std::cout << "\n" << loaded << " loaded, " << skipped << " skipped\n";
+  if (!duplicates.empty()) throw PluginError(duplicates);
   return 0;
 }
 

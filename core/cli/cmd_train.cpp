@@ -82,21 +82,26 @@ int run_train(CliContext& ctx, const std::vector<std::string>& args) {
     if (!report.empty()) std::cout << "\n" << task << " (test)\n" << report;
   std::cout << std::flush;
 
-  if (!recipe.demo.predict.empty()) {
+  std::vector<std::string> demo_texts = recipe.demo.predict;
+  if (demo_texts.empty())  // a reader that accepts [demo] without filling DemoSection
+    if (const Value* d = recipe.raw.find("demo"); d && d->find("predict") && d->at("predict").is_array())
+      for (const auto& t : d->at("predict").as_array())
+        if (t.is_string()) demo_texts.push_back(t.as_string());
+  if (!demo_texts.empty()) {
     GRAFT_CHECK(!run.output_dir.empty(), ConfigError, "[demo] predict needs the saved model (drop --no-save)");
     core::InferOptions io;
     io.precision = recipe.training.precision;
     auto inf = core::Inferencer::load(run.output_dir, registry, device, io);
-    auto preds = inf.infer_texts(recipe.demo.predict);
+    auto preds = inf.infer_texts(demo_texts);
     std::cout << "\npredictions of the saved model (" << run.output_dir << "):\n";
     for (size_t i = 0; i < preds.size(); ++i) {
       const Value& p = preds[i];
       if (p.contains("label") && p.contains("probability")) {
         char prob[32];
         std::snprintf(prob, sizeof prob, "%.3f", p.at("probability").as_double());
-        std::cout << "  " << p.at("label").dump_json() << " (" << prob << ")  " << recipe.demo.predict[i] << "\n";
+        std::cout << "  " << p.at("label").dump_json() << " (" << prob << ")  " << demo_texts[i] << "\n";
       } else {
-        std::cout << "  " << p.dump_json() << "  " << recipe.demo.predict[i] << "\n";
+        std::cout << "  " << p.dump_json() << "  " << demo_texts[i] << "\n";
       }
     }
   }

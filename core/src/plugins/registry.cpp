@@ -346,17 +346,27 @@ Registry& Registry::global(const std::vector<std::string>& extra_paths) {
   static std::mutex m;
   static Registry* reg = nullptr;  // leaked on purpose: entries point into pinned plugins
   std::lock_guard<std::mutex> lock(m);
+  // Every directory is loaded even when one has duplicate names, so that `graft plugins list`
+  // can show the whole picture; the duplicates are then thrown together. A later call returns
+  // the registry as loaded.
+  std::vector<std::string> dirs = extra_paths;
   if (!reg) {
     reg = new Registry();
 #ifdef GRAFT_HAVE_CORE_TOKENIZERS
     reg->register_builtin("core", &register_core_tokenizers);
 #endif
-    for (const auto& p : extra_paths) reg->load_directory(p);
-    for (const auto& p : detail::env_plugin_dirs()) reg->load_directory(p);
-    for (const auto& p : detail::default_plugin_dirs()) reg->load_directory(p);
-  } else {
-    for (const auto& p : extra_paths) reg->load_directory(p);
+    for (const auto& p : detail::env_plugin_dirs()) dirs.push_back(p);
+    for (const auto& p : detail::default_plugin_dirs()) dirs.push_back(p);
   }
+  std::vector<std::string> duplicates;
+  for (const auto& p : dirs) {
+    try {
+      reg->load_directory(p);
+    } catch (const PluginError& e) {
+      duplicates.push_back(e.what());
+    }
+  }
+  if (!duplicates.empty()) throw PluginError(join(duplicates, "\n"));
   return *reg;
 }
 
