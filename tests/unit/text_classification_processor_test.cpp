@@ -277,7 +277,8 @@ TEST_CASE("file-level problems throw DataError naming the file") {
                        graft::DataError);
 
   std::string empty = write(dir, "empty.tsv", "");
-  CHECK_THROWS_WITH_AS(p->read(empty, problems), doctest::Contains(empty + ": the file is empty"), graft::DataError);
+  const std::string empty_msg = empty + ": the file is empty";
+  CHECK_THROWS_WITH_AS(p->read(empty, problems), doctest::Contains(empty_msg.c_str()), graft::DataError);
   CHECK(problems.empty());
 }
 

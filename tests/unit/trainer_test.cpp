@@ -216,9 +216,9 @@ TEST_CASE("bf16 autocast: on inside the guard, restored after; training runs") {
   {
     AutocastGuard g("bf16", torch::kCPU);
     CHECK(at::autocast::is_cpu_enabled());
-    CHECK(at::autocast::get_autocast_cpu_dtype() == at::kBFloat16);
+    CHECK((at::autocast::get_autocast_cpu_dtype() == at::kBFloat16));
     auto lin = torch::nn::Linear(4, 4);
-    CHECK(lin(torch::ones({2, 4})).scalar_type() == at::kBFloat16);
+    CHECK((lin(torch::ones({2, 4})).scalar_type() == at::kBFloat16));
   }
   CHECK_FALSE(at::autocast::is_cpu_enabled());
   { AutocastGuard g("fp32", torch::kCPU); CHECK_FALSE(at::autocast::is_cpu_enabled()); }
@@ -230,7 +230,7 @@ TEST_CASE("bf16 autocast: on inside the guard, restored after; training runs") {
   auto r = t.fit(*s.silo, s.metrics);
   CHECK(std::isfinite(r.steps.back().loss));
   CHECK(r.test_metrics.at("sent/acc").as_double() > 0.6);
-  for (const auto& p : s.model->parameters()) CHECK(p.scalar_type() == torch::kFloat32);  // master weights stay fp32
+  for (const auto& p : s.model->parameters()) CHECK((p.scalar_type() == torch::kFloat32));  // master weights stay fp32
 }
 
 TEST_CASE("loss aggregation: weighted sum of per-task means") {
