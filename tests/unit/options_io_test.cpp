@@ -38,7 +38,8 @@ Value table(const std::string& toml) { return core::parse_toml(toml, "h.toml"); 
 
 std::string read(OptionsHolder<HeadOptions>& o, const std::string& toml, const core::ReadMode& mode = {}) {
   Diagnostics d;
-  core::read_options(o, table(toml), d.child("head", {"h.toml", 1, 1}), mode);
+  Diagnostics scope = d.child("head", {"h.toml", 1, 1});
+  core::read_options(o, table(toml), scope, mode);
   return d.format();
 }
 

@@ -5,6 +5,7 @@
 #include <graft/core/files.h>
 #include <graft/core/recipe.h>
 #include <graft/error.h>
+#include <graft/version.h>
 
 #include "../recipes/fake_registry.h"
 #include "test_support.h"

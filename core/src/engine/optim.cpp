@@ -36,11 +36,12 @@ bool no_decay_parameter(const std::string& name, bool in_layer_norm) {
 
 std::vector<NamedParameter> decay_groups(torch::nn::Module& module) {
   std::set<const void*> layer_norm_params;
-  for (const auto& item : module.named_modules()) {
-    const auto& m = item.value();
-    if (dynamic_cast<torch::nn::LayerNormImpl*>(m.get()) != nullptr)
-      for (const auto& p : m->parameters(/*recurse=*/false)) layer_norm_params.insert(p.unsafeGetTensorImpl());
-  }
+  auto note = [&](torch::nn::Module& m) {
+    if (dynamic_cast<torch::nn::LayerNormImpl*>(&m) != nullptr)
+      for (const auto& p : m.parameters(/*recurse=*/false)) layer_norm_params.insert(p.unsafeGetTensorImpl());
+  };
+  note(module);  // the module itself may live on the stack: no shared_from_this
+  for (const auto& item : module.named_modules("", /*include_self=*/false)) note(*item.value());
   std::vector<NamedParameter> out;
   for (const auto& item : module.named_parameters()) {
     if (!item.value().requires_grad()) continue;

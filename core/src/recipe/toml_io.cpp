@@ -250,7 +250,7 @@ std::vector<PathStep> parse_key_path(const std::string& path, const std::string&
 
 std::string a_type(const Value& v) {
   std::string t = v.type_name();
-  return (t == "integer" || t == "array" ? "an " : "a ") + t;
+  return std::string((t == "integer" || t == "array") ? "an " : "a ") + t;
 }
 
 std::string trim(const std::string& s) {
