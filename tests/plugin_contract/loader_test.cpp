@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <graft/core/registry.h>
+#include <graft/plugin_abi.h>
 #include <graft/error.h>
 #include <graft/version.h>
 

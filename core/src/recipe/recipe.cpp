@@ -83,7 +83,7 @@ struct EarlyStoppingFields {
 };
 
 const char* kSections[] = {"graft_recipe", "run", "plugins", "language_model", "tokenizer",
-                           "tasks", "training", "optimizer", "schedule", "checkpoint", "tracking"};
+                           "tasks", "training", "optimizer", "schedule", "checkpoint", "tracking", "demo"};
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
@@ -382,6 +382,7 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   if (const Value* s = section("optimizer")) read_section(r.optimizer, s, scope("optimizer", s));
   if (const Value* s = section("schedule")) read_section(r.schedule, s, scope("schedule", s));
   if (const Value* s = section("checkpoint")) read_section(r.checkpoint, s, scope("checkpoint", s));
+  if (const Value* s = section("demo")) read_section(r.demo, s, scope("demo", s));
   if (const Value* s = section("tracking")) {
     read_section(r.tracking, s, scope("tracking", s));
     if (!r.tracking.mlflow.empty()) r.tracking.mlflow = resolve_path(r.base_dir, r.tracking.mlflow);
@@ -431,7 +432,8 @@ Value resolved_recipe(const Recipe& recipe, const Registry& registry) {
   if (!recipe.tokenizer.type.empty() && recipe.tokenizer.parsed) {
     Value tok = Value::object();
     tok.set("type", recipe.tokenizer.type);
-    for (auto& [k, v] : write_options(*recipe.tokenizer.parsed).as_object()) tok.set(k, v);
+    Value written = write_options(*recipe.tokenizer.parsed);  // keep the temporary alive for the loop
+    for (auto& [k, v] : written.as_object()) tok.set(k, v);
     if (const auto* reg = registry.find_tokenizer(recipe.tokenizer.type)) note(reg->plugin_id);
     out.set("tokenizer", tok);
   }
@@ -444,14 +446,16 @@ Value resolved_recipe(const Recipe& recipe, const Registry& registry) {
     if (t.processor) {
       Value p = Value::object();
       p.set("type", t.processor_type);
-      for (auto& [k, v] : write_options(*t.processor).as_object()) p.set(k, v);
+      Value written = write_options(*t.processor);
+      for (auto& [k, v] : written.as_object()) p.set(k, v);
       tv.set("processor", p);
       if (const auto* reg = registry.find_processor(t.processor_type)) note(reg->plugin_id);
     }
     if (t.head) {
       Value h = Value::object();
       h.set("type", t.head_type);
-      for (auto& [k, v] : write_options(*t.head).as_object()) h.set(k, v);
+      Value written = write_options(*t.head);
+      for (auto& [k, v] : written.as_object()) h.set(k, v);
       tv.set("head", h);
       if (const auto* reg = registry.find_head(t.head_type)) note(reg->plugin_id);
     }
@@ -466,6 +470,7 @@ Value resolved_recipe(const Recipe& recipe, const Registry& registry) {
   out.set("schedule", write_section(r.schedule));
   out.set("checkpoint", write_section(r.checkpoint));
   out.set("tracking", write_section(r.tracking));
+  if (!r.demo.predict.empty()) out.set("demo", write_section(r.demo));
 
   Value versions = Value::object();
   versions.set("graft", GRAFT_VERSION);
@@ -494,6 +499,7 @@ std::vector<std::pair<std::string, std::vector<FieldSchema>>> recipe_section_sch
   add("schedule", ScheduleSection{});
   add("checkpoint", CheckpointSection{});
   add("tracking", TrackingSection{});
+  add("demo", DemoSection{});
   return out;
 }
 
