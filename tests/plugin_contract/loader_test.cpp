@@ -123,7 +123,7 @@ TEST_CASE("a missing file and a file that is not a shared object are refused") {
         "plugin " + fixture_plugin("contract_does_not_exist") + " does not exist");
   std::string dir = graft::test::temp_dir("contract");
   std::string bogus = dir + "/libgraft_bogus.so";
-  { std::FILE* f = std::fopen(bogus.c_str(), "w"); std::fputs("not an ELF file", f); std::fclose(f); }
+  { std::FILE* f = std::fopen(bogus.c_str(), "w"); std::fputs(std::string(256, 'x').c_str(), f);  /* long enough for an ELF header */ std::fclose(f); }
   std::string msg;
   try {
     r.load_plugin(bogus);

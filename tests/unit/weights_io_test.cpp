@@ -112,8 +112,8 @@ TEST_CASE("safetensors round trip keeps dtypes, shapes, values and order; header
   StateDict back = read_safetensors(path);
   REQUIRE(back.keys() == sd.keys());
   for (const auto& [k, t] : sd) {
-    CHECK_MESSAGE(back.at(k).scalar_type() == t.scalar_type(), k);
-    CHECK_MESSAGE(torch::equal(back.at(k), t), k);
+    CHECK_MESSAGE((back.at(k).scalar_type() == t.scalar_type()), std::string(k));
+    CHECK_MESSAGE(torch::equal(back.at(k), t), std::string(k));
   }
   CHECK(back.source() == path);
 }
@@ -143,14 +143,14 @@ TEST_CASE("float16 and bfloat16 safetensors become float32 exactly (unless asked
   std::string path = test::temp_dir("half") + "/x.safetensors";
   write_safetensors(path, sd);
   StateDict up = read_safetensors(path);
-  CHECK(up.at("h").scalar_type() == torch::kFloat32);
-  CHECK(up.at("b").scalar_type() == torch::kFloat32);
-  CHECK(up.at("ids").scalar_type() == torch::kLong);
+  CHECK((up.at("h").scalar_type() == torch::kFloat32));
+  CHECK((up.at("b").scalar_type() == torch::kFloat32));
+  CHECK((up.at("ids").scalar_type() == torch::kLong));
   CHECK(torch::equal(up.at("h"), f.to(torch::kFloat16).to(torch::kFloat32)));
   CHECK(torch::equal(up.at("b"), f.to(torch::kBFloat16).to(torch::kFloat32)));
   ReadOptions keep;
   keep.upcast_half = false;
-  CHECK(read_safetensors(path, keep).at("h").scalar_type() == torch::kFloat16);
+  CHECK((read_safetensors(path, keep).at("h").scalar_type() == torch::kFloat16));
 }
 
 TEST_CASE("corrupt safetensors files are FormatErrors naming the file and the tensor/field") {
@@ -255,9 +255,9 @@ TEST_CASE("pytorch_model.bin of the fixtures equals model.safetensors bit for bi
     CHECK(bin.size() == st.size());
     for (const auto& [k, t] : st) {
       const torch::Tensor* b = bin.find(k);
-      REQUIRE_MESSAGE(b, k);
-      CHECK_MESSAGE(b->scalar_type() == t.scalar_type(), k);
-      CHECK_MESSAGE(torch::equal(*b, t), k);
+      REQUIRE_MESSAGE(b, std::string(k));
+      CHECK_MESSAGE((b->scalar_type() == t.scalar_type()), std::string(k));
+      CHECK_MESSAGE(torch::equal(*b, t), std::string(k));
     }
   }
 }
@@ -357,7 +357,7 @@ TEST_CASE("legacy gamma/beta names follow transformers 4.7.0") {
       CHECK(rename_legacy_keys(legacy) > 0);
       StateDict ref = read_safetensors(test::shared("fixtures/models/bert-sequence-classification/model.safetensors"));
       CHECK(legacy.size() == ref.size());
-      for (const auto& [k, t] : ref) CHECK_MESSAGE(legacy.contains(k), k);
+      for (const auto& [k, t] : ref) CHECK_MESSAGE(legacy.contains(k), std::string(k));
     }
   }
 }
