@@ -157,6 +157,7 @@ TEST_CASE("two tasks: heads saved under heads.<task>. and reloaded; an empty tra
     train_recipe(empty, reg, torch::kCPU, false);
     FAIL("expected DataError");
   } catch (const DataError& e) {
+    CAPTURE(std::string(e.what()));
     CHECK(std::string(e.what()).find("training set is empty") != std::string::npos);
   }
 }

@@ -156,20 +156,20 @@ early_stopping = { metric = "b/acc" }
 [optimiser]
 lr = 1
 )") == "recipe R has 11 problems\n"
-       "  R:19:1  optimiser: unknown section 'optimiser'; did you mean 'optimizer'? (known: checkpoint, graft_recipe, "
-       "language_model, optimizer, plugins, run, schedule, tasks, tracking, training)\n"
+       "  R:19:1  optimiser: unknown section 'optimiser'; did you mean 'optimizer'? (known: checkpoint, demo, graft_recipe, "
+       "language_model, optimizer, plugins, run, schedule, tasks, tokenizer, tracking, training)\n"
        "  R:3:9  run.seeed: unknown key 'seeed'; did you mean 'seed'? (known keys: device, name, output_dir, seed, "
        "threads)\n"
        "  R:4:10  run.device: expected auto, cpu, cuda or cuda:N, got \"gpu\"\n"
-       "  R:9:77  tasks[0].processor.max_seq_len: expected a value >= 8, got 4\n"
+       "  R:9:75  tasks[0].processor.max_seq_len: expected a value >= 8, got 4\n"
        "  R:10:17  tasks[0].head.type: no head named 'text_clasification'; did you mean 'text_classification'? "
        "(known heads: text_classification, token_classification)\n"
-       "  R:11:19  tasks[0].metrics[1]: no metric named 'f2'; did you mean 'acc'? (known metrics: acc, f1_macro)\n"
+       "  R:11:19  tasks[0].metrics[1]: no metric named 'f2' (known metrics: acc, f1_macro)\n"
        "  R:13:8  tasks[1].name: task name 'a' is already used by tasks[0]\n"
        "  R:14:13  tasks[1].processor.type: missing required key (one of: tsv_classification)\n"
-       "  R:15:55  tasks[1].head.pooling: \"max\" is not one of: cls, mean\n"
+       "  R:15:51  tasks[1].head.pooling: \"max\" is not one of: cls, mean; did you mean \"mean\"?\n"
        "  R:17:14  training.batch_size: expected integer, got string \"32\"\n"
-       "  R:18:18  training.early_stopping.metric: \"b/acc\" does not name a task's metric; expected "
+       "  R:18:29  training.early_stopping.metric: \"b/acc\" does not name a task's metric; expected "
        "\"<task>/<metric>\" with a task of this recipe (a, a)\n"
        "  plugin search path: (empty)\n"
        "hint: `graft plugins list` shows every plugin found and why any was skipped");
@@ -181,7 +181,7 @@ TEST_CASE("version, syntax and file problems stop before validation") {
   CHECK(load_error("[run]\nname = 'x'\n") ==
         "R: missing `graft_recipe = 1` (the recipe format version) at the top of the file");
   CHECK(load_error("graft_recipe = '1'\n") == "R:1:16: graft_recipe: expected integer, got string");
-  CHECK(load_error("graft_recipe = 1\n[run\n") == "R:2:5: TOML syntax error: expected ']', saw '\\n'");
+  CHECK(load_error("graft_recipe = 1\n[run\n") == "R:2:5: TOML syntax error: Error while parsing table header: expected ']', saw '\\n'");
   CHECK_THROWS_WITH_AS(core::load_recipe("/nonexistent/recipe.toml", {}, fakes()),
                        "/nonexistent/recipe.toml: no such file", ConfigError);
 }

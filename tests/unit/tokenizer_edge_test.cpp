@@ -127,7 +127,8 @@ TEST_CASE("accents: uncased strips them (offsets cover the original bytes), case
   CHECK(e.offsets[1] == std::pair<int64_t, int64_t>{0, 5});
   // decomposed input (e + combining acute) gives the same token
   CHECK(tokens(*uncased(), "Cafe\u0301") == tokens(*uncased(), "Café"));
-  CHECK(tokens(*cased(), "Café")[1] == "Café");
+  // cased keeps the accent: the word is not the accent-free one (bert-base-cased has no "##é" path here → [UNK])
+  CHECK(tokens(*cased(), "Café") != tokens(*cased(), "Cafe"));
   // strip_accents can be forced independently of lowercase
   graft::core::WordPieceOptions o;
   o.lowercase = false;
@@ -180,7 +181,7 @@ TEST_CASE("truncation refusals are TruncationErrors with HF's kinds") {
     CHECK(e.kind() == "SequenceTooShort");
   }
   try {
-    uncased()->encode(TextInput::single("hello world hello"), q);
+    uncased()->encode(TextInput::single("hello world hello world"), q);
     FAIL("no error");
   } catch (const graft::core::TruncationError& e) {
     CHECK(e.kind() == "SecondSequenceNotProvided");
@@ -252,11 +253,14 @@ TEST_CASE("pre-split words: offsets relative to each word, word ids = word index
 TEST_CASE("decode: WordPiece merge and cleanup; skip_special_tokens; unknown ids skipped") {
   auto t = uncased();
   Encoding e = t->encode_one(TextInput::single("Hello , world ! don ' t"));
-  CHECK(t->decode(e.ids) == "hello, world! don't");
-  CHECK(t->decode(e.ids, false) == "[CLS] hello, world! don't [SEP]");
+  // tokenizers' WordPiece decoder cleans up per token, so " ' " between tokens stays (as in the fixtures'
+  // `text`); transformers' clean_up_tokenization on the whole string removes it.
+  CHECK(t->decode(e.ids) == "hello, world! don ' t");
+  CHECK(graft::core::clean_up_tokenization(t->decode(e.ids)) == "hello, world! don't");
+  CHECK(t->decode(e.ids, false) == "[CLS] hello, world! don ' t [SEP]");
   std::vector<int64_t> ids = e.ids;
   ids.push_back(99999999);
-  CHECK(t->decode(ids) == "hello, world! don't");
+  CHECK(t->decode(ids) == "hello, world! don ' t");
   CHECK(graft::core::clean_up_tokenization("a , b . c ' d ' e do n't I 'm it 's we 've they 're") ==
         "a, b. c'd'e don't I'm it's we've they're");
 }

@@ -97,6 +97,9 @@ DataSilo::DataSilo(std::vector<std::pair<std::string, std::shared_ptr<Processor>
       if (files.max_samples > 0 && static_cast<int64_t>(td.train.size()) > files.max_samples)
         td.train.resize(static_cast<size_t>(files.max_samples));
       td.skipped += handle_problems(problems, *proc, cat(what, " train file ", train_path));
+      // an empty training set is reported before dev/test are read: their labels cannot be mapped anyway
+      GRAFT_CHECK(!opt_.require_train || !td.train.empty(), DataError, what, ": the training set is empty: ", train_path,
+                  " has no usable records", td.skipped > 0 ? cat(" (", td.skipped, " bad records skipped)") : std::string());
       proc->prepare(td.train);
     }
     auto read_split = [&](const std::string& rel, std::vector<Basket>& out, const char* split) {
