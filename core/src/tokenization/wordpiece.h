@@ -1,5 +1,7 @@
 #pragma once
 // WordPiece tokenizer (BERT family), HF tokenizers (Rust) semantics. Internal to core.
+#include "encoding_ops.h"
+
 #include <graft/core/tokenizers.h>
 #include <graft/registrar.h>
 #include <graft/tokenizer.h>
@@ -28,19 +30,6 @@ struct AddedToken {
   bool lstrip = false;
   bool rstrip = false;
   bool normalized = false;
-};
-
-/// TemplateProcessing piece: a special token (by template id) or sequence A/B.
-struct TemplatePiece {
-  bool is_sequence = false;
-  int sequence = 0;         ///< 0 = A, 1 = B
-  std::string special;      ///< key into special_tokens
-  int64_t type_id = 0;
-};
-struct TemplateSpecial {
-  std::string id;
-  std::vector<int64_t> ids;
-  std::vector<std::string> tokens;
 };
 
 /// Everything that defines a WordPiece tokenizer (what tokenizer.json holds).
@@ -75,18 +64,6 @@ struct WordPieceConfig {
 
   /// The standard BERT template `[CLS] $A [SEP]` / `[CLS] $A [SEP] $B:1 [SEP]:1`.
   void set_bert_template(const std::string& cls, int64_t cls_id, const std::string& sep, int64_t sep_id);
-};
-
-/// One encoding with HF's overflowing tree (internal; converted to graft::Encoding at the end).
-struct Enc {
-  std::vector<int64_t> ids, type_ids, words, seq;
-  std::vector<std::string> tokens;
-  std::vector<std::pair<int64_t, int64_t>> offsets;
-  std::vector<uint8_t> special;
-  std::vector<Enc> overflowing;
-  size_t size() const { return ids.size(); }
-  void reserve(size_t n);
-  void push(int64_t id, std::string token, int64_t b, int64_t e, int64_t word, int64_t type_id);
 };
 
 /// The config the options describe; a relative vocab path resolves against base_dir.
@@ -141,7 +118,6 @@ class WordPieceTokenizer final : public Tokenizer {
                          int64_t& word, Enc& out) const;
   void wordpiece(const std::vector<NChar>& chars, size_t b, size_t e, int64_t type_id, int64_t word, Enc& out) const;
   Enc encode_sequence(const TextInput& input, bool pair) const;
-  Enc post_process(Enc a, std::optional<Enc> b, const EncodeOptions& o) const;
 
   WordPieceConfig cfg_;
   TokenMap vocab_;          ///< full token → id
@@ -154,6 +130,7 @@ class WordPieceTokenizer final : public Tokenizer {
   Matcher raw_matcher_, normalized_matcher_;
   int64_t unk_id_ = -1, cls_id_ = -1, sep_id_ = -1, pad_id_ = -1, mask_id_ = -1;
   int64_t added_single_ = 0, added_pair_ = 0;
+  PostTemplate post_;  ///< built from cfg_ in init()
 };
 
 /// Reads tokenizer.json (WordPiece only). FormatError naming the file/field otherwise.
