@@ -12,6 +12,10 @@ PACKAGES=(
   libboost-dev libboost-program-options-dev
   libsentencepiece-dev libtomlplusplus-dev libspdlog-dev doctest-dev
   nlohmann-json3-dev libutf8proc-dev
+  libpcre2-dev                      # Unicode regexes (GPT-2 / byte-level BPE pre-tokenization, Split)
+  libcurl4-openssl-dev              # hub downloads
+  libcpp-httplib-dev                # local hub server in tests
+  chromium                          # headless rendering test of report.html
 )
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
