@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libutf8proc-dev
   libpcre2-dev                      # Unicode regexes (GPT-2 / byte-level BPE pre-tokenization, Split)
   libcurl4-openssl-dev              # hub downloads
+  libssl-dev                        # SHA-256 keys of the feature cache (OpenSSL libcrypto)
   libcpp-httplib-dev                # local hub server in tests
   chromium                          # headless rendering test of report.html
 )

@@ -3,6 +3,8 @@
 // layout of the golden fixtures' reference.safetensors (for checking against other stacks).
 #include "cli.h"
 
+#include <graft/core/hub.h>
+#include <graft/core/adaptive_model.h>
 #include <graft/core/model_loader.h>
 #include <graft/core/registry.h>
 #include <graft/core/runtime.h>
@@ -14,6 +16,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <iostream>
 
 namespace graft::cli {
@@ -22,7 +25,7 @@ namespace {
 namespace po = boost::program_options;
 
 int run_forward(CliContext& ctx, const std::vector<std::string>& args) {
-  std::string model_dir, inputs_path, out_path;
+  std::string model_dir, inputs_path, out_path, dtype = "fp32", weights_file;
   bool no_hidden = false, no_attentions = false;
   po::options_description visible(
       "usage: graft forward MODEL_DIR --inputs IN.safetensors --out OUT.safetensors\n\n"
@@ -30,14 +33,19 @@ int run_forward(CliContext& ctx, const std::vector<std::string>& args) {
       "in eval mode on the tensors input.input_ids, input.attention_mask (absent: all ones) and\n"
       "input.token_type_ids (absent: zeros) of IN, and writes output.last_hidden_state,\n"
       "output.pooler_output (where the checkpoint has a pooler), output.hidden_states.N,\n"
-      "output.attentions.N and, for a *ForSequenceClassification checkpoint whose head a plugin\n"
-      "provides, output.logits to OUT.\n\noptions");
+      "output.attentions.N and, for a *For<Task> checkpoint whose head a plugin provides\n"
+      "(ForSequenceClassification, ForMaskedLM, ForPreTraining, ...), output.logits to OUT.\n"
+      "Outputs are written as float32 whatever --dtype computed them in.\n\noptions");
   visible.add_options()
       ("help,h", "this text")
       ("inputs", po::value(&inputs_path)->value_name("FILE"), "safetensors file with input.* tensors")
       ("out", po::value(&out_path)->value_name("FILE"), "safetensors file to write (atomically)")
       ("no-hidden-states", po::bool_switch(&no_hidden), "do not write output.hidden_states.N")
-      ("no-attentions", po::bool_switch(&no_attentions), "do not write output.attentions.N");
+      ("no-attentions", po::bool_switch(&no_attentions), "do not write output.attentions.N")
+      ("dtype", po::value(&dtype)->value_name("fp32|bf16|fp16"),
+       "compute precision: fp32 (default), or bf16 / fp16 under autocast (fp16 needs CUDA); weights stay float32")
+      ("weights", po::value(&weights_file)->value_name("FILE"),
+       "weights file to load (default: model.safetensors, else the sharded index, else pytorch_model.bin)");
   po::options_description hidden;
   hidden.add_options()("model", po::value(&model_dir), "model directory");
   po::options_description all;
@@ -63,7 +71,10 @@ int run_forward(CliContext& ctx, const std::vector<std::string>& args) {
   const torch::Device device = core::resolve_device(ctx.runtime.device);
   torch::NoGradGuard no_grad;
 
-  core::LoadedModel loaded = core::load_pretrained(model_dir, registry);
+  core::check_precision(dtype, device);
+  core::LoadPretrainedOptions lopts;
+  lopts.weights_file = weights_file;
+  core::LoadedModel loaded = core::load_pretrained(core::hub::resolve_if_hub_id(model_dir), registry, lopts);
   loaded.model->to(device);
 
   core::StateDict inputs = core::read_safetensors(inputs_path);
@@ -89,10 +100,16 @@ int run_forward(CliContext& ctx, const std::vector<std::string>& args) {
   ForwardOptions fo;
   fo.output_hidden_states = !no_hidden;
   fo.output_attentions = !no_attentions;
+  std::optional<core::AutocastGuard> autocast;
+  autocast.emplace(dtype, device);
   LMOutput lm = loaded.model->forward(batch, fo);
 
   core::StateDict out;
-  auto put = [&](const std::string& name, const torch::Tensor& t) { out.set(name, t.detach().to(torch::kCPU).contiguous()); };
+  auto put = [&](const std::string& name, const torch::Tensor& t) {
+    torch::Tensor c = t.detach().to(torch::kCPU);
+    if (c.is_floating_point()) c = c.to(torch::kFloat32);
+    out.set(name, c.contiguous());
+  };
   put("output.last_hidden_state", lm.sequence);
   bool pooler_missing = std::any_of(loaded.report.missing.begin(), loaded.report.missing.end(),
                                     [](const std::string& m) { return m.rfind("pooler.", 0) == 0; });
@@ -101,15 +118,23 @@ int run_forward(CliContext& ctx, const std::vector<std::string>& args) {
   for (size_t i = 0; i < lm.attentions.size(); ++i) put(cat("output.attentions.", i), lm.attentions[i]);
 
   const std::string suffix = loaded.architecture_suffix();
-  if (suffix == "ForSequenceClassification") {
+  if (!suffix.empty() && suffix != "Model") {
     auto head = core::load_hf_head(loaded, registry, "forward");
     if (!head) {
       log::warn("no plugin provides a head for ", suffix, "; output.logits is not written");
     } else {
       head->to(device);
-      put("output.logits", head->forward(lm, batch));
+      torch::Tensor logits = head->forward(lm, batch);
+      if (suffix == "ForQuestionAnswering" && logits.dim() == 3 && logits.size(2) == 2) {
+        // HF's QuestionAnsweringModelOutput: start_logits / end_logits [B, T]
+        put("output.start_logits", logits.select(2, 0));
+        put("output.end_logits", logits.select(2, 1));
+      } else {
+        put("output.logits", logits);
+      }
     }
   }
+  autocast.reset();
   core::write_safetensors(out_path, out);
   std::cout << "wrote " << out.size() << " tensors to " << out_path << "\n";
   return 0;

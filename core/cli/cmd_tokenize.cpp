@@ -3,6 +3,7 @@
 // "options": {"encoding", "truncation", "decode"}}) and writes one JSON line per case.
 #include "cli.h"
 
+#include <graft/core/hub.h>
 #include <graft/core/files.h>
 #include <graft/core/tokenizers.h>
 #include <graft/error.h>
@@ -177,7 +178,9 @@ json run_case(const graft::Tokenizer& tok, const json& c, const CaseReader& r) {
 int cmd_tokenize(graft::cli::CliContext&, const std::vector<std::string>& args) {
   po::options_description opts("graft tokenize DIR (--jsonl FILE [--out FILE] | --text TEXT...)");
   opts.add_options()("help,h", "this text")
-      ("dir", po::value<std::string>(), "HF model directory (tokenizer.json or vocab.txt + tokenizer_config.json)")
+      ("dir", po::value<std::string>(),
+       "HF model directory (tokenizer.json, vocab.txt, vocab.json + merges.txt, or sentencepiece.bpe.model / "
+       "spiece.model; + tokenizer_config.json)")
       ("jsonl", po::value<std::string>(), "cases, one JSON object per line: {\"case\", \"input\": {\"text\", \"text_pair\"} | {\"words\"}, \"options\": {\"encoding\", \"truncation\", \"decode\"}}")
       ("out", po::value<std::string>(), "write the results here (default: stdout)")
       ("text", po::value<std::vector<std::string>>(), "tokenize this text and print tokens, ids and offsets (repeatable)");
@@ -199,7 +202,7 @@ int cmd_tokenize(graft::cli::CliContext&, const std::vector<std::string>& args) 
   if (!vm.count("dir")) throw graft::ConfigError("tokenize: missing model directory (usage: graft tokenize DIR --jsonl FILE)");
   if (!vm.count("jsonl") && !vm.count("text"))
     throw graft::ConfigError("tokenize: give --jsonl FILE or --text TEXT (see graft tokenize --help)");
-  auto tok = graft::core::load_tokenizer(vm["dir"].as<std::string>());
+  auto tok = graft::core::load_tokenizer(graft::core::hub::resolve_if_hub_id(vm["dir"].as<std::string>()));
 
   std::ostringstream result;
   if (vm.count("text")) {

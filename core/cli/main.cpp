@@ -36,7 +36,8 @@ void print_help(std::ostream& os) {
      << "  --plugin-path DIR   extra plugin directory (repeatable; also GRAFT_PLUGIN_PATH)\n"
      << "  -h, --help          this text; `graft COMMAND --help` for a command\n"
      << "  --version           print versions\n"
-     << "\nexit codes: 0 ok, 1 internal error, 2 bad recipe/usage, 3 bad data or model files, 4 plugin problem\n";
+     << "\nexit codes: 0 ok, 1 internal error, 2 bad recipe/usage, 3 bad data or model files, 4 plugin problem,\n"
+     << "            5 training stopped by SIGTERM/SIGINT after writing a checkpoint (graft train --resume latest)\n";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <graft/core/weights.h>
 #include <graft/error.h>
 
+#include "model_parity.h"
 #include "test_support.h"
 
 #include <filesystem>
@@ -17,12 +18,7 @@ namespace {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-void check_close(const torch::Tensor& got, const torch::Tensor& ref, double atol, double rtol, const std::string& what) {
-  REQUIRE_MESSAGE(got.sizes() == ref.sizes(), what);
-  auto g = got.to(torch::kFloat64), r = ref.to(torch::kFloat64);
-  CHECK_MESSAGE(((g - r).abs() - (atol + rtol * r.abs())).max().item<double>() <= 0.0, what, " max |diff| ",
-                (g - r).abs().max().item<double>());
-}
+using graft::test::parity::check_close;
 
 void run_and_compare(const std::string& dir, bool expect_logits) {
   CAPTURE(dir);

@@ -11,6 +11,7 @@
 #include <graft/error.h>
 #include <graft/nn/encoder.h>
 
+#include "model_parity.h"
 #include "test_support.h"
 
 #include <cmath>
@@ -35,22 +36,9 @@ Registry& registry() {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-/// |a − b| ≤ atol + rtol·|b| elementwise; reports the worst element.
-void check_close(const torch::Tensor& got, const torch::Tensor& ref, double atol, double rtol, const std::string& what) {
-  REQUIRE_MESSAGE(got.sizes() == ref.sizes(), what, ": shape ", got.sizes(), " vs reference ", ref.sizes());
-  auto g = got.to(torch::kFloat64), r = ref.to(torch::kFloat64);
-  auto excess = (g - r).abs() - (atol + rtol * r.abs());
-  double worst = excess.max().item<double>();
-  CHECK_MESSAGE(worst <= 0.0, what, ": max |diff| ", (g - r).abs().max().item<double>(), " exceeds tolerance by ", worst);
-}
-
-Batch batch_from(const StateDict& ref) {
-  Batch b;
-  b.tensors["input_ids"] = ref.at("input.input_ids");
-  b.tensors["attention_mask"] = ref.at("input.attention_mask");
-  if (const auto* t = ref.find("input.token_type_ids")) b.tensors["token_type_ids"] = *t;
-  return b;
-}
+using graft::test::parity::batch_from;
+using graft::test::parity::check_close;
+using graft::test::parity::weight_files;
 
 std::vector<std::string> bert_folders() {
   std::vector<std::string> dirs = {test::fixture("models/bert-base"), test::fixture("models/bert-sequence-classification"),
@@ -61,13 +49,6 @@ std::vector<std::string> bert_folders() {
   }
   std::sort(dirs.begin(), dirs.end());
   return dirs;
-}
-
-std::vector<std::string> weight_files(const std::string& dir) {
-  std::vector<std::string> files;
-  for (const char* f : {"model.safetensors", "pytorch_model.bin", "model.safetensors.index.json"})
-    if (fs::exists(fs::path(dir) / f)) files.push_back((fs::path(dir) / f).string());
-  return files;
 }
 
 /// Runs one fixture folder through one weights file and compares every reference output.

@@ -156,8 +156,8 @@ early_stopping = { metric = "b/acc" }
 [optimiser]
 lr = 1
 )") == "recipe R has 11 problems\n"
-       "  R:19:1  optimiser: unknown section 'optimiser'; did you mean 'optimizer'? (known: checkpoint, demo, graft_recipe, "
-       "language_model, optimizer, plugins, run, schedule, tasks, tokenizer, tracking, training)\n"
+       "  R:19:1  optimiser: unknown section 'optimiser'; did you mean 'optimizer'? (known: checkpoint, cross_validation, data, "
+       "demo, graft_recipe, language_model, optimizer, plugins, run, schedule, tasks, tokenizer, tracking, training)\n"
        "  R:3:9  run.seeed: unknown key 'seeed'; did you mean 'seed'? (known keys: device, name, output_dir, seed, "
        "threads)\n"
        "  R:4:10  run.device: expected auto, cpu, cuda or cuda:N, got \"gpu\"\n"

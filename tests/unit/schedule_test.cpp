@@ -47,3 +47,59 @@ TEST_CASE("unknown schedule type is a ConfigError naming the known ones") {
     CHECK(std::string(e.what()).find("constant, linear, cosine") != std::string::npos);
   }
 }
+
+namespace {
+ScheduleSection sched(const std::string& type) {
+  ScheduleSection s;
+  s.type = type;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("cosine with num_cycles and hard restarts (transformers' formulas)") {
+  auto full = sched("cosine");
+  full.num_cycles = 1.0;  // a whole wave: 1 → 0 → 1
+  CHECK(schedule_factor(full, 5, 0, 10, 1.0) == doctest::Approx(0.0));
+  CHECK(schedule_factor(full, 10, 0, 10, 1.0) == doctest::Approx(1.0));
+  CHECK(schedule_factor(sched("cosine"), 5, 0, 10, 1.0) == doctest::Approx(0.5));  // default 0.5
+
+  auto hr = sched("cosine_with_restarts");
+  hr.num_cycles = 2.0;
+  CHECK(schedule_factor(hr, 0, 0, 10, 1.0) == doctest::Approx(1.0));
+  CHECK(schedule_factor(hr, 2, 0, 10, 1.0) == doctest::Approx(0.6545084971874737));  // 0.5(1+cos 0.4π)
+  CHECK(schedule_factor(hr, 5, 0, 10, 1.0) == doctest::Approx(1.0));                 // restart
+  CHECK(schedule_factor(hr, 7, 0, 10, 1.0) == doctest::Approx(0.6545084971874737));
+  CHECK(schedule_factor(hr, 10, 0, 10, 1.0) == 0.0);
+  CHECK(schedule_factor(hr, 1, 2, 10, 1.0) == doctest::Approx(0.5));  // warmup
+  // default: one cycle = plain cosine to 0
+  CHECK(schedule_factor(sched("cosine_with_restarts"), 5, 0, 10, 1.0) == doctest::Approx(0.5));
+}
+
+TEST_CASE("polynomial decay to lr_end with power") {
+  auto p = sched("polynomial");
+  p.power = 2.0;
+  p.lr_end = 1e-4;
+  const double lr = 1e-3;
+  CHECK(schedule_factor(p, 0, 2, 10, lr) == 0.0);
+  CHECK(schedule_factor(p, 1, 2, 10, lr) == doctest::Approx(0.5));
+  CHECK(schedule_factor(p, 2, 2, 10, lr) == doctest::Approx(1.0));
+  CHECK(schedule_factor(p, 6, 2, 10, lr) == doctest::Approx(0.325));  // (9e-4 * 0.5² + 1e-4) / 1e-3
+  CHECK(schedule_factor(p, 10, 2, 10, lr) == doctest::Approx(0.1));
+  CHECK(schedule_factor(p, 12, 2, 10, lr) == doctest::Approx(0.1));  // past the end: lr_end
+  p.power = 1.0;
+  CHECK(schedule_factor(p, 6, 2, 10, lr) == doctest::Approx(0.55));
+  CHECK_THROWS_AS(check_schedule(p, 1e-4), ConfigError);  // lr_end must be below lr
+  check_schedule(p, lr);
+}
+
+TEST_CASE("inverse square root") {
+  auto s = sched("inverse_sqrt");
+  CHECK(schedule_factor(s, 2, 4, 100, 1.0) == doctest::Approx(0.5));  // warmup
+  CHECK(schedule_factor(s, 4, 4, 100, 1.0) == doctest::Approx(1.0));  // timescale = warmup
+  CHECK(schedule_factor(s, 16, 4, 100, 1.0) == doctest::Approx(0.5));
+  CHECK(schedule_factor(s, 36, 4, 100, 1.0) == doctest::Approx(1.0 / 3.0));
+  CHECK(schedule_factor(s, 0, 0, 100, 1.0) == doctest::Approx(1.0));  // no warmup: timescale 10000
+  CHECK(schedule_factor(s, 30000, 0, 100, 1.0) == doctest::Approx(0.5));
+  s.timescale = 100;
+  CHECK(schedule_factor(s, 300, 0, 1000, 1.0) == doctest::Approx(0.5));
+}

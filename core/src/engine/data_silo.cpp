@@ -1,9 +1,11 @@
 // DataSilo: reading, parallel featurization, bad-record policy, dev split, statistics, batching.
 #include <graft/core/data_silo.h>
+#include <graft/core/feature_cache.h>
 #include <graft/core/files.h>
 #include <graft/core/runtime.h>
 #include <graft/error.h>
 #include <graft/log.h>
+#include <graft/version.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <exception>
 #include <iomanip>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -88,35 +91,93 @@ DataSilo::DataSilo(std::vector<std::pair<std::string, std::shared_ptr<Processor>
     const DataFiles& files = proc->files();
     std::string what = cat("task '", name, "'");
 
+    // Feature cache: one entry per split, keyed by everything that changes its features. The
+    // key covers every data file of the task, because labels collected from train feed dev/test.
+    std::map<std::string, std::string> keys;
+    std::optional<FeatureCache> cache;
+    auto fp = opt_.processor_fingerprints.find(name);
+    if (!opt_.cache_dir.empty() && !opt_.tokenizer_fingerprint.empty() && fp != opt_.processor_fingerprints.end() &&
+        !fp->second.empty()) {
+      try {
+        CacheKey k;
+        k.add("format", std::to_string(kFeatureCacheFormat)).add("graft", GRAFT_VERSION).add("task", name);
+        k.add("tokenizer", opt_.tokenizer_fingerprint).add("processor", fp->second);
+        for (const auto& [split, rel] : {std::pair<const char*, const std::string*>{"train", &files.train},
+                                         {"dev", &files.dev}, {"test", &files.test}})
+          if (!rel->empty()) k.add_file(cat("data ", split), resolve_path(opt_.base_dir, *rel));
+        for (const char* split : {"train", "dev", "test"}) keys[split] = CacheKey(k).add("split", split).hex();
+        cache.emplace(opt_.cache_dir);
+      } catch (const Error& e) {  // e.g. a missing file: the reader below reports it properly
+        log::debug(what, ": feature cache not used: ", e.what());
+        keys.clear();
+      }
+    }
+    std::map<std::string, int64_t> read_skipped;  // split → bad records found while reading
+    auto try_cache = [&](const char* split, std::vector<Basket>& out, const std::string& path) -> bool {
+      if (!cache) return false;
+      CacheInfo info;
+      auto hit = cache->load(keys.at(split), &info);
+      if (!hit) return false;
+      if (std::string(split) == "train") {
+        proc->prepare(*hit);
+        if (proc->labels() != info.labels) {
+          log::warn(what, ": cached training features were built with another label list; rebuilding them");
+          return false;
+        }
+      }
+      out = std::move(*hit);
+      td.skipped += info.skipped;
+      td.from_cache[split] = true;
+      log::info(what, " ", split, ": ", out.size(), " featurized records from the feature cache (", path, ")");
+      return true;
+    };
+
     // read train first so the processor can collect its labels before featurization
     std::vector<RecordProblem> problems;
     std::string train_path;
     if (!files.train.empty()) {
       train_path = resolve_path(opt_.base_dir, files.train);
-      td.train = proc->read(train_path, problems);
-      if (files.max_samples > 0 && static_cast<int64_t>(td.train.size()) > files.max_samples)
-        td.train.resize(static_cast<size_t>(files.max_samples));
-      td.skipped += handle_problems(problems, *proc, cat(what, " train file ", train_path));
-      // an empty training set is reported before dev/test are read: their labels cannot be mapped anyway
-      GRAFT_CHECK(!opt_.require_train || !td.train.empty(), DataError, what, ": the training set is empty: ", train_path,
-                  " has no usable records", td.skipped > 0 ? cat(" (", td.skipped, " bad records skipped)") : std::string());
-      proc->prepare(td.train);
+      if (!try_cache("train", td.train, train_path)) {
+        td.train = proc->read(train_path, problems);
+        if (files.max_samples > 0 && static_cast<int64_t>(td.train.size()) > files.max_samples)
+          td.train.resize(static_cast<size_t>(files.max_samples));
+        read_skipped["train"] = handle_problems(problems, *proc, cat(what, " train file ", train_path));
+        td.skipped += read_skipped["train"];
+        // an empty training set is reported before dev/test are read: their labels cannot be mapped anyway
+        GRAFT_CHECK(!opt_.require_train || !td.train.empty(), DataError, what, ": the training set is empty: ", train_path,
+                    " has no usable records", td.skipped > 0 ? cat(" (", td.skipped, " bad records skipped)") : std::string());
+        proc->prepare(td.train);
+      }
     }
     auto read_split = [&](const std::string& rel, std::vector<Basket>& out, const char* split) {
       if (rel.empty()) return;
-      std::vector<RecordProblem> pr;
       std::string path = resolve_path(opt_.base_dir, rel);
+      if (try_cache(split, out, path)) return;
+      std::vector<RecordProblem> pr;
       out = proc->read(path, pr);
       if (files.max_samples > 0 && static_cast<int64_t>(out.size()) > files.max_samples)
         out.resize(static_cast<size_t>(files.max_samples));
-      td.skipped += handle_problems(pr, *proc, cat(what, " ", split, " file ", path));
+      read_skipped[split] = handle_problems(pr, *proc, cat(what, " ", split, " file ", path));
+      td.skipped += read_skipped[split];
     };
     read_split(files.dev, td.dev, "dev");
     read_split(files.test, td.test, "test");
 
-    if (!files.train.empty()) featurize(td.train, *proc, cat(what, " train file ", train_path), &td.skipped);
-    if (!files.dev.empty()) featurize(td.dev, *proc, cat(what, " dev file ", resolve_path(opt_.base_dir, files.dev)), &td.skipped);
-    if (!files.test.empty()) featurize(td.test, *proc, cat(what, " test file ", resolve_path(opt_.base_dir, files.test)), &td.skipped);
+    for (const auto& [split, rel] : {std::pair<const char*, const std::string*>{"train", &files.train},
+                                     {"dev", &files.dev}, {"test", &files.test}}) {
+      if (rel->empty() || td.from_cache.count(split)) continue;
+      std::string path = resolve_path(opt_.base_dir, *rel);
+      int64_t before = td.skipped;
+      featurize(td.split(split), *proc, cat(what, " ", split, " file ", path), &td.skipped);
+      if (cache && !td.split(split).empty()) {
+        CacheInfo info;
+        info.skipped = read_skipped[split] + (td.skipped - before);
+        info.source = path;
+        if (std::string(split) == "train") info.labels = proc->labels();
+        if (cache->store(keys.at(split), td.split(split), info))
+          log::debug(what, " ", split, ": featurized records stored in the feature cache ", cache->path_for(keys.at(split)));
+      }
+    }
 
     if (opt_.require_train) {
       GRAFT_CHECK(!files.train.empty(), ConfigError, what, ": no training file (set the processor's 'train' option)");

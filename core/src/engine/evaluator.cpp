@@ -94,6 +94,7 @@ TaskEvaluation Evaluator::evaluate(const std::string& task, const Processor& pro
   }
   TaskEvaluation ev;
   ev.metrics.set(task + "/loss", preds.loss);
+  if (with_report) ev.input = in;
   auto it = metrics_.find(task);
   if (it != metrics_.end()) {
     for (const auto& m : it->second) {

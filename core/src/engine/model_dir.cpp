@@ -1,5 +1,7 @@
 // Building models from recipes, saving and loading model directories.
 #include <graft/core/files.h>
+#include <graft/core/hf_heads.h>
+#include <graft/core/hub.h>
 #include <graft/core/json.h>
 #include <graft/core/model_dir.h>
 #include <graft/core/model_loader.h>
@@ -11,6 +13,7 @@
 #include <graft/version.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -67,6 +70,42 @@ std::shared_ptr<Processor> make_processor(Registry& registry, const TaskSpec& ta
 
 double initializer_range(const LanguageModel& lm) { return lm.hf_config().get_double("initializer_range", 0.02); }
 
+/// Heads with empty `label_mean` / `label_std` options (regression target standardisation) get
+/// the per-target mean and population standard deviation of the training samples'
+/// "<task>/label_ids" tensors, so the statistics are saved with the model (graft.toml).
+void fill_target_statistics(TaskSpec& spec, const TaskData& td) {
+  const Value* mean_opt = spec.head_options.find("label_mean");
+  const Value* std_opt = spec.head_options.find("label_std");
+  if (!mean_opt || !std_opt || !mean_opt->is_array() || mean_opt->size() != 0 || std_opt->size() != 0) return;
+  const std::string key = spec.name + "/label_ids";
+  std::vector<double> sum, sq;
+  int64_t n = 0;
+  for (const auto& b : td.train)
+    for (const auto& s : b.samples) {
+      auto it = s.features.find(key);
+      if (it == s.features.end() || !it->second.is_floating_point()) return;
+      torch::Tensor t = it->second.to(torch::kFloat64).reshape({-1}).contiguous();
+      const double* p = t.data_ptr<double>();
+      if (n == 0) sum.assign(t.numel(), 0.0);
+      if (static_cast<size_t>(t.numel()) != sum.size()) return;
+      if (n == 0) sq.assign(t.numel(), 0.0);
+      for (size_t k = 0; k < sum.size(); ++k) sum[k] += p[k];
+      ++n;
+    }
+  if (n == 0) return;
+  std::vector<double> mean(sum.size()), sd(sum.size());
+  for (size_t k = 0; k < sum.size(); ++k) mean[k] = sum[k] / static_cast<double>(n);
+  for (const auto& b : td.train)
+    for (const auto& s : b.samples) {
+      torch::Tensor t = s.features.at(key).to(torch::kFloat64).reshape({-1}).contiguous();
+      const double* p = t.data_ptr<double>();
+      for (size_t k = 0; k < sum.size(); ++k) sq[k] += (p[k] - mean[k]) * (p[k] - mean[k]);
+    }
+  for (size_t k = 0; k < sum.size(); ++k) sd[k] = std::sqrt(sq[k] / static_cast<double>(n));
+  fill_if_empty(spec.head_options, "label_mean", Value(mean));
+  fill_if_empty(spec.head_options, "label_std", Value(sd));
+}
+
 }  // namespace
 
 const TaskSpec& ModelBundle::task(const std::string& name) const {
@@ -105,9 +144,17 @@ std::string checkpoint_dir(const Recipe& recipe) {
   std::string p = resolve_path(recipe.base_dir, ck);
   if (fs::is_directory(p)) return p;
   if (fs::is_directory(ck)) return ck;
-  throw ConfigError(cat(recipe.path, ": language_model.checkpoint: '", ck, "' is not a model directory (looked at ", p,
-                        "); give a local Hugging Face model directory (config.json + weights) — download hub models first, "
-                        "e.g. with `graft download ", ck, "`"));
+  // a hub id (org/name[@revision]): the HF cache, else a download (see hub.h)
+  GRAFT_CHECK(hub::parse_repo_id(ck).has_value(), ConfigError, recipe.path, ": language_model.checkpoint: '", ck,
+              "' is not a model directory (looked at ", p,
+              ") nor a Hugging Face hub id (org/name[@revision]); give a local Hugging Face model directory "
+              "(config.json + weights) or a hub id");
+  try {
+    return hub::resolve_model_dir(ck);
+  } catch (const Error& e) {
+    throw ConfigError(cat(recipe.path, ": language_model.checkpoint: '", ck, "' is not a local directory (looked at ", p,
+                          "): ", e.what()));
+  }
 }
 
 std::shared_ptr<Tokenizer> tokenizer_from_recipe(const Recipe& recipe, Registry& registry) {
@@ -195,6 +242,7 @@ RecipeBuild build_from_recipe(const Recipe& recipe, Registry& registry, const Si
         fill_if_empty(spec.head_options, "class_counts", Value(counts));
       }
     }
+    fill_target_statistics(spec, td);
     auto head = make_head(registry, spec, *lm, cat(recipe.path, ": task '", spec.name, "'"));
     head->init_weights(initializer_range(*lm));
     if (spec.labels.empty()) spec.labels = head->labels();
@@ -311,7 +359,8 @@ TaskSpec task_from_toml(const Value& tv, const std::string& where) {
 
 }  // namespace
 
-ModelBundle load_model_dir(const std::string& dir, Registry& registry, const torch::Device& device) {
+ModelBundle load_model_dir(const std::string& spec, Registry& registry, const torch::Device& device) {
+  const std::string dir = hub::resolve_if_hub_id(spec);  // a local directory, or a hub id via the HF cache
   GRAFT_CHECK(fs::is_directory(dir), ConfigError, "model directory '", dir, "' does not exist");
   ModelBundle b;
   b.dir = dir;
@@ -337,7 +386,7 @@ ModelBundle load_model_dir(const std::string& dir, Registry& registry, const tor
 
   if (!graft_dir) {
     std::string suffix = loaded.architecture_suffix();
-    const auto* head = suffix.empty() ? nullptr : registry.head_for_hf_suffix(suffix);
+    const auto* head = suffix.empty() ? nullptr : head_for_hf_checkpoint(registry, suffix, loaded.config);
     GRAFT_CHECK(head != nullptr, ConfigError, dir, "/config.json: architectures ",
                 loaded.architectures.empty() ? std::string("(none)") : join(loaded.architectures),
                 " has no task head graft knows (no graft.toml either); known heads: ",

@@ -1,4 +1,5 @@
 // HF model directories ↔ LanguageModel.
+#include <graft/core/hf_heads.h>
 #include <graft/core/json.h>
 #include <graft/core/model_loader.h>
 #include <graft/core/options_io.h>
@@ -26,7 +27,11 @@ Built build(const Value& config, const std::string& type, Registry& registry, co
     const Value* mt = config.find("model_type");
     if (!mt) throw FormatError(cat(where, ": missing key 'model_type' (needed to choose the model family)"));
     if (!mt->is_string()) throw FormatError(cat(where, ": key 'model_type' must be a string, found ", mt->type_name()));
-    entry = &registry.language_model_for_model_type(mt->as_string());
+    try {
+      entry = &registry.language_model_for_model_type(mt->as_string());
+    } catch (const ConfigError& e) {
+      throw ConfigError(cat(where, ": ", e.what()));
+    }
   }
   auto options = entry->entry.make_options();
   Diagnostics diag;
@@ -128,7 +133,7 @@ std::vector<std::string> labels_from_id2label(const Value& config) {
 std::shared_ptr<PredictionHead> load_hf_head(const LoadedModel& loaded, Registry& registry, const std::string& task) {
   const std::string suffix = loaded.architecture_suffix();
   if (suffix.empty() || suffix == "Model") return nullptr;
-  const auto* entry = registry.head_for_hf_suffix(suffix);
+  const auto* entry = head_for_hf_checkpoint(registry, suffix, loaded.config);
   if (!entry) return nullptr;
   auto options = entry->entry.make_options();
   Diagnostics diag;

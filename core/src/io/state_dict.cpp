@@ -2,6 +2,7 @@
 #include <graft/core/weights.h>
 #include <graft/error.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -227,18 +228,32 @@ LoadReport load_into(torch::nn::Module& module, const StateDict& sd, const LoadO
         if (m.rfind(p, 0) == 0) optional = true;
       if (!optional) required_missing.push_back(m);
     }
-    if (!report.mismatched.empty()) {
-      const auto& m = report.mismatched.front();
-      throw FormatError(cat(source, ": tensor '", m.checkpoint, "' has shape ", shape_str(m.actual), " but the model's '",
-                            m.parameter, "' expects ", shape_str(m.expected),
-                            report.mismatched.size() > 1 ? cat(" (and ", report.mismatched.size() - 1, " more mismatches)")
-                                                         : std::string()));
-    }
-    if (!required_missing.empty()) {
-      std::string tried;
-      for (const auto& p : options.prefixes) tried += "'" + p + ".' ";
-      throw FormatError(cat(source, ": ", required_missing.size(), " required tensors missing: ", join(required_missing),
-                            tried.empty() ? std::string() : cat(" (looked for them with prefixes ", tried, "and without)")));
+    if (!report.mismatched.empty() || !required_missing.empty()) {
+      // One message with everything that does not fit: every shape mismatch, every missing
+      // tensor, and (as a hint: a wrong prefix or another family's checkpoint) the unused ones.
+      std::string msg = cat(source, ": the checkpoint does not fit the model");
+      if (!report.mismatched.empty()) {
+        msg += cat("; ", report.mismatched.size(), " shape mismatch", report.mismatched.size() > 1 ? "es" : "", ": ");
+        for (size_t i = 0; i < report.mismatched.size(); ++i) {
+          const auto& m = report.mismatched[i];
+          msg += cat(i ? ", " : "", "tensor '", m.checkpoint, "' has shape ", shape_str(m.actual), " but the model's '",
+                     m.parameter, "' expects ", shape_str(m.expected));
+        }
+      }
+      if (!required_missing.empty()) {
+        std::string tried;
+        for (const auto& p : options.prefixes) tried += "'" + p + ".' ";
+        msg += cat("; ", required_missing.size(), " required tensors missing: ", join(required_missing),
+                   tried.empty() ? std::string() : cat(" (looked for them with prefixes ", tried, "and without)"));
+      }
+      if (!report.unexpected.empty()) {
+        constexpr size_t kShown = 20;
+        std::vector<std::string> shown(report.unexpected.begin(),
+                                       report.unexpected.begin() + std::min(kShown, report.unexpected.size()));
+        msg += cat("; ", report.unexpected.size(), " checkpoint tensors unused: ", join(shown),
+                   report.unexpected.size() > kShown ? cat(" (and ", report.unexpected.size() - kShown, " more)") : std::string());
+      }
+      throw FormatError(msg);
     }
   }
   return report;

@@ -1,5 +1,6 @@
 // load_recipe: TOML → typed, validated Recipe, every problem reported at once; and the resolved
 // recipe (all defaults filled in, plugin ids and versions).
+#include <graft/core/data_root.h>
 #include <graft/core/files.h>
 #include <graft/core/options_io.h>
 #include <graft/core/recipe.h>
@@ -83,7 +84,8 @@ struct EarlyStoppingFields {
 };
 
 const char* kSections[] = {"graft_recipe", "run", "plugins", "language_model", "tokenizer",
-                           "tasks", "training", "optimizer", "schedule", "checkpoint", "tracking", "demo"};
+                           "tasks", "training", "optimizer", "schedule", "checkpoint", "tracking", "demo",
+                           "data", "cross_validation"};
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
@@ -169,6 +171,7 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
 
   Diagnostics diag;
   bool unknown_type = false;
+  expand_data_root(r.raw, r.base_dir, diag);  // data paths under --data-dir / $GRAFT_DATA
 
   // Unknown top-level keys.
   std::vector<std::string> sections(std::begin(kSections), std::end(kSections));
@@ -387,6 +390,11 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
     read_section(r.tracking, s, scope("tracking", s));
     if (!r.tracking.mlflow.empty()) r.tracking.mlflow = resolve_path(r.base_dir, r.tracking.mlflow);
   }
+  if (const Value* s = section("data")) {
+    read_section(r.data, s, scope("data", s));
+    if (!r.data.cache_dir.empty()) r.data.cache_dir = resolve_path(r.base_dir, r.data.cache_dir);
+  }
+  if (const Value* s = section("cross_validation")) read_section(r.cross_validation, s, scope("cross_validation", s));
 
   if (!diag.ok()) {
     std::string msg = cat("recipe ", path, " has ", diag.count(), diag.count() == 1 ? " problem" : " problems", "\n",
@@ -470,6 +478,9 @@ Value resolved_recipe(const Recipe& recipe, const Registry& registry) {
   out.set("schedule", write_section(r.schedule));
   out.set("checkpoint", write_section(r.checkpoint));
   out.set("tracking", write_section(r.tracking));
+  out.set("data", write_section(r.data));
+  if (r.cross_validation.folds > 0 || r.cross_validation.holdout > 0.0)
+    out.set("cross_validation", write_section(r.cross_validation));
   if (!r.demo.predict.empty()) out.set("demo", write_section(r.demo));
 
   Value versions = Value::object();
@@ -499,6 +510,8 @@ std::vector<std::pair<std::string, std::vector<FieldSchema>>> recipe_section_sch
   add("schedule", ScheduleSection{});
   add("checkpoint", CheckpointSection{});
   add("tracking", TrackingSection{});
+  add("data", DataSection{});
+  add("cross_validation", CrossValidationSection{});
   add("demo", DemoSection{});
   return out;
 }
@@ -563,7 +576,10 @@ std::string recipe_reference_markdown(const Registry& registry) {
   out += cat("A recipe is a TOML file that starts with `graft_recipe = ", kRecipeVersion,
              "`. Every component table names its registry entry with `type = \"<name>\"`; its other keys are that "
              "component's options, listed below. Unknown keys are errors. Relative paths resolve against the "
-             "recipe's directory. `graft recipe check RECIPE` validates a recipe; `graft recipe show RECIPE` prints "
+             "recipe's directory; a data file path of a task's processor that is not found there is looked up under the "
+             "data root (`graft train --data-dir DIR`, else the environment variable GRAFT_DATA), and `{data}` in "
+             "any string stands for that root (`train = \"{data}/conll2003-en/eng.train\"`), so recipes shipped "
+             "with graft stay portable. `graft recipe check RECIPE` validates a recipe; `graft recipe show RECIPE` prints "
              "it with every default filled in; `--set key=value` overrides a key (`training.epochs=2`, "
              "`tasks[0].head.dropout=0.2`).\n\n");
   out += "## Recipe sections\n\n";

@@ -200,6 +200,7 @@ Enc apply_template(Enc a, std::optional<Enc> b, const EncodeOptions& o, const Po
   set_sequence(a, 0);
   if (b) set_sequence(*b, 1);
   Enc result;
+  result.reserve(a.size() + (b ? b->size() : 0) + static_cast<size_t>(t.num_added(b.has_value())));
   if (!t.enabled) {
     merge_with(result, a);
     if (b) merge_with(result, *b);

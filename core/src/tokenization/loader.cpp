@@ -1,10 +1,12 @@
 // Loading tokenizers from HF model directories (tokenizer.json, or vocab.txt +
 // tokenizer_config.json + special_tokens_map.json), building them from recipe options, and
 // saving them so that HF AutoTokenizer loads the directory.
+#include "pipeline.h"
 #include "unicode.h"
 #include "wordpiece.h"
 
 #include <graft/core/files.h>
+#include <graft/core/sentencepiece.h>
 #include <graft/core/tokenizers.h>
 #include <graft/error.h>
 
@@ -413,6 +415,10 @@ std::shared_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
   fs::path dir(model_dir);
   auto special = tok::read_special_token_files(model_dir);
   if (fs::exists(dir / "tokenizer.json")) {
+    // BERT-layout WordPiece files take the (benchmarked) WordPiece fast path; every other
+    // tokenizer.json runs through the generic pipeline (pipeline.cpp).
+    json doc = tok::parse_json_file((dir / "tokenizer.json").string());
+    if (!tok::is_bert_wordpiece_json(doc)) return tok::load_pipeline_dir(model_dir, std::move(doc));
     tok::WordPieceConfig c = tok::read_tokenizer_json((dir / "tokenizer.json").string());
     // As BertTokenizerFast does: tokenizer_config.json's do_lower_case / strip_accents /
     // tokenize_chinese_chars, when given, override the BertNormalizer's fields.
@@ -444,6 +450,8 @@ std::shared_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
     c.mask_token = pick(special.mask, "[MASK]");
     return std::make_shared<tok::WordPieceTokenizer>(std::move(c));
   }
+  // SentencePiece models (XLM-R, ALBERT, CamemBERT) without tokenizer.json: sentencepiece.cpp.
+  if (auto spm = load_sentencepiece_dir(model_dir)) return spm;
   if (fs::exists(dir / "vocab.txt")) {
     WordPieceOptions o;
     o.vocab = (dir / "vocab.txt").string();
@@ -478,14 +486,25 @@ std::shared_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
     }
     return std::make_shared<tok::WordPieceTokenizer>(std::move(c));
   }
-  for (const char* other : {"sentencepiece.bpe.model", "spiece.model", "vocab.json"})
+  // RoBERTa / GPT-2 slow layout: byte-level BPE from vocab.json + merges.txt.
+  if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) return tok::load_byte_level_bpe_dir(model_dir);
+  if (fs::exists(dir / "vocab.json") || fs::exists(dir / "merges.txt"))
+    throw FormatError(cat(model_dir, ": found ", fs::exists(dir / "vocab.json") ? "vocab.json without merges.txt"
+                                                                                : "merges.txt without vocab.json",
+                          " (a byte-level BPE tokenizer needs both, or a tokenizer.json)"));
+  for (const char* other : {"sentencepiece.bpe.model", "spiece.model"})
     if (fs::exists(dir / other))
-      throw FormatError(cat(model_dir, ": found ", other, " but this tokenizer type is not supported yet (graft reads "
-                                       "WordPiece vocabularies: tokenizer.json or vocab.txt)"));
-  throw FormatError(cat(model_dir, ": no tokenizer files found (looked for tokenizer.json and vocab.txt)"));
+      throw FormatError(cat(model_dir, ": found ", other, " but this tokenizer type is not supported yet"));
+  throw FormatError(cat(model_dir, ": no tokenizer files found (looked for tokenizer.json, vocab.txt, "
+                                   "vocab.json + merges.txt and sentencepiece models)"));
 }
 
 void save_tokenizer(const Tokenizer& tokenizer, const std::string& dir) {
+  if (save_sentencepiece(tokenizer, dir)) return;
+  if (const auto* p = dynamic_cast<const tok::PipelineTokenizer*>(&tokenizer)) {
+    tok::save_pipeline(*p, dir);
+    return;
+  }
   const auto* wp = dynamic_cast<const tok::WordPieceTokenizer*>(&tokenizer);
   if (!wp) throw ConfigError(cat("saving a '", tokenizer.kind(), "' tokenizer is not supported yet"));
   const tok::WordPieceConfig& c = wp->config();
@@ -587,6 +606,12 @@ void save_tokenizer(const Tokenizer& tokenizer, const std::string& dir) {
 void register_core_tokenizers(Registrar& r) {
   r.tokenizer<tok::WordPieceTokenizer, WordPieceOptions>(
       "wordpiece", "BERT WordPiece: BasicTokenizer normalization + greedy longest-match subwords (HF semantics)");
+  r.tokenizer<tok::PipelineTokenizer, tok::ByteLevelBPEOptions>(
+      "bpe", "byte-level BPE (RoBERTa, GPT-2) from vocab.json + merges.txt, HF tokenizers semantics");
+  r.tokenizer<tok::PipelineTokenizer, tok::TokenizerJsonOptions>(
+      "tokenizer_json", "any HF tokenizer.json: normalizer, pre-tokenizer, BPE/Unigram/WordPiece/WordLevel model, "
+                        "post-processor, decoder");
+  register_sentencepiece_tokenizer(r);
 }
 
 }  // namespace graft::core

@@ -56,6 +56,20 @@ ClassificationStats::ClassificationStats(const MetricInput& input, const std::st
   GRAFT_CHECK(!gold.empty(), DataError, "metric '", metric, "': no samples to score");
 
   auto describe = [&](const char* side, size_t i) { return cat(side, " value ", i, " (0-based)"); };
+  // Values read from files (graft score) carry their file:line; empty lines and label sets
+  // (multilabel, which has its own ml_* metrics) are rejected with that location.
+  for (const auto* side : {&gold, &pred})
+    for (size_t i = 0; i < side->size(); ++i) {
+      const Value& v = (*side)[i];
+      const char* name = side == &gold ? "gold" : "predicted";
+      const std::string at = v.location().file.empty() ? describe(name, i) : v.location().str();
+      if (v.is_string() && v.as_string().empty())
+        throw DataError(cat("metric '", metric, "': ", at, ": empty line; expected one label per line"));
+      if (v.is_array() || (v.is_object() && v.contains("labels")))
+        throw DataError(cat("metric '", metric, "': ", at, ": a set of labels; '", metric,
+                            "' scores single-label predictions (multilabel predictions are scored by ml_f1_micro, ml_f1_macro, "
+                            "ml_f1_samples, hamming_loss, subset_accuracy, ...)"));
+    }
   labels_ = input.labels;
   if (labels_.empty()) {
     // sklearn unique_labels: sorted union of both sides; one type only.

@@ -122,15 +122,20 @@ TextClassificationHead::TextClassificationHead(const HeadOptions& options, const
   GRAFT_CHECK(context.hidden_size > 0, ConfigError, "text_classification head: the language model's hidden size is ",
               context.hidden_size, "; expected a positive number");
 
-  // Dropout: explicit, else HF's classifier_dropout → hidden_dropout_prob → 0.1.
+  layout_ = classifier_layout_for(context.model_type);
+  // Dropout: explicit, else what the family's HF class uses: classifier_dropout → (ALBERT)
+  // classifier_dropout_prob / (DistilBERT) seq_classif_dropout → hidden_dropout_prob → 0.1.
   if (options.dropout >= 0.0) {
     dropout_p_ = options.dropout;
   } else {
-    const Value* cd = context.hf_config.find("classifier_dropout");
-    const Value* hd = context.hf_config.find("hidden_dropout_prob");
-    if (cd && cd->is_number()) dropout_p_ = cd->as_double();
-    else if (hd && hd->is_number()) dropout_p_ = hd->as_double();
-    else dropout_p_ = 0.1;
+    dropout_p_ = 0.1;
+    for (const char* key : {"classifier_dropout", "classifier_dropout_prob", "seq_classif_dropout", "hidden_dropout_prob"}) {
+      const Value* v = context.hf_config.find(key);
+      if (v && v->is_number()) {
+        dropout_p_ = v->as_double();
+        break;
+      }
+    }
   }
 
   const auto k = static_cast<int64_t>(labels_.size());
@@ -163,10 +168,48 @@ TextClassificationHead::TextClassificationHead(const HeadOptions& options, const
   }
 
   dropout_ = register_module("dropout", torch::nn::Dropout(torch::nn::DropoutOptions(dropout_p_)));
-  classifier_ = register_module("classifier", torch::nn::Linear(context.hidden_size, k));
+  switch (layout_) {
+    case ClassifierLayout::pooled_linear:
+      classifier_ = register_module("classifier", torch::nn::Linear(context.hidden_size, k));
+      break;
+    case ClassifierLayout::first_token_mlp:
+      mlp_ = register_module("classifier", FirstTokenMlp(context.hidden_size, k, dropout_p_, context.model_type == "electra"));
+      break;
+    case ClassifierLayout::distilbert:
+      pre_classifier_ = register_module("pre_classifier", torch::nn::Linear(context.hidden_size, context.hidden_size));
+      classifier_ = register_module("classifier", torch::nn::Linear(context.hidden_size, k));
+      break;
+  }
+}
+
+ClassifierLayout classifier_layout_for(const std::string& model_type) {
+  if (model_type == "roberta" || model_type == "xlm-roberta" || model_type == "camembert" || model_type == "electra")
+    return ClassifierLayout::first_token_mlp;
+  if (model_type == "distilbert") return ClassifierLayout::distilbert;
+  return ClassifierLayout::pooled_linear;
+}
+
+FirstTokenMlpImpl::FirstTokenMlpImpl(int64_t hidden_size, int64_t num_labels, double p, bool gelu) : gelu_(gelu) {
+  dense = register_module("dense", torch::nn::Linear(hidden_size, hidden_size));
+  dropout = register_module("dropout", torch::nn::Dropout(torch::nn::DropoutOptions(p)));
+  out_proj = register_module("out_proj", torch::nn::Linear(hidden_size, num_labels));
+}
+
+torch::Tensor FirstTokenMlpImpl::forward(const torch::Tensor& first_token) {
+  // HF RobertaClassificationHead: dropout → dense → tanh → dropout → out_proj;
+  // ElectraClassificationHead: the same with exact GELU (hard-coded, not hidden_act).
+  torch::Tensor h = dense(dropout(first_token));
+  h = gelu_ ? torch::gelu(h) : torch::tanh(h);
+  return out_proj(dropout(h));
 }
 
 torch::Tensor TextClassificationHead::forward(const LMOutput& lm, const Batch& batch) {
+  switch (layout_) {
+    case ClassifierLayout::first_token_mlp: return mlp_(lm.sequence.select(1, 0));
+    case ClassifierLayout::distilbert:
+      return classifier_(dropout_(torch::relu(pre_classifier_(lm.sequence.select(1, 0)))));
+    case ClassifierLayout::pooled_linear: break;
+  }
   torch::Tensor pooled = lm.pooled.defined() ? lm.pooled : lm.sequence.select(1, 0);
   return classifier_(dropout_(pooled));
 }
@@ -229,8 +272,11 @@ HfHeadExport TextClassificationHead::hf_export() const {
 
 void TextClassificationHead::init_weights(double initializer_range) {
   torch::NoGradGuard guard;
-  classifier_->weight.normal_(0.0, initializer_range);
-  classifier_->bias.zero_();
+  for (const auto& m : modules(/*include_self=*/false))
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, initializer_range);
+      if (lin->bias.defined()) lin->bias.zero_();
+    }
 }
 
 }  // namespace graft::plugins::text_classification

@@ -1,6 +1,11 @@
 #pragma once
-// text_classification head: dropout + Linear(hidden, num_labels) on the pooled output, with
-// parameter names exactly as HF *ForSequenceClassification ("classifier.weight/bias").
+// text_classification head with the layout of the language model family's HF
+// *ForSequenceClassification class, parameter names exactly as HF's:
+//   bert, albert (and any family not listed): dropout + `classifier` on the pooled output
+//     (the first token when the family has no pooler);
+//   roberta, xlm-roberta, camembert, electra: `classifier.dense` → tanh (ELECTRA: exact GELU) →
+//     `classifier.out_proj` on the first token, dropout before each linear layer;
+//   distilbert: `pre_classifier` → ReLU → dropout → `classifier` on the first token.
 #include <graft/prediction_head.h>
 #include <graft/registrar.h>
 
@@ -19,6 +24,23 @@ struct HeadOptions {
   void check(Diagnostics& d) const;
 };
 
+/// How the classifier sits on the encoder (chosen from HeadContext::model_type).
+enum class ClassifierLayout { pooled_linear, first_token_mlp, distilbert };
+ClassifierLayout classifier_layout_for(const std::string& model_type);
+
+/// HF RobertaClassificationHead / ElectraClassificationHead: `dense`, `out_proj`.
+class FirstTokenMlpImpl : public torch::nn::Module {
+ public:
+  FirstTokenMlpImpl(int64_t hidden_size, int64_t num_labels, double dropout, bool gelu);
+  torch::Tensor forward(const torch::Tensor& first_token);
+  torch::nn::Linear dense{nullptr}, out_proj{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  bool gelu_;
+};
+TORCH_MODULE(FirstTokenMlp);
+
 class TextClassificationHead : public PredictionHead {
  public:
   TextClassificationHead(const HeadOptions& options, const HeadContext& context);
@@ -36,13 +58,17 @@ class TextClassificationHead : public PredictionHead {
   /// Per-class loss weights in label order (undefined tensor = unweighted).
   const torch::Tensor& class_weights() const { return class_weights_; }
   std::string label_key() const { return task_ + "/label_ids"; }
+  ClassifierLayout layout() const { return layout_; }
 
  private:
   std::string task_;
   std::vector<std::string> labels_;
   double dropout_p_ = 0.1;
+  ClassifierLayout layout_ = ClassifierLayout::pooled_linear;
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear classifier_{nullptr};
+  torch::nn::Linear classifier_{nullptr};      ///< pooled_linear, distilbert
+  torch::nn::Linear pre_classifier_{nullptr};  ///< distilbert
+  FirstTokenMlp mlp_{nullptr};                 ///< first_token_mlp (registered as "classifier")
   torch::Tensor class_weights_;
 };
 

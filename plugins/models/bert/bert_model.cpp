@@ -71,6 +71,7 @@ LMOutput BertModel::forward(const Batch& batch, const ForwardOptions& options) {
   out.pooled = pooler->forward(enc.last_hidden_state);
   out.hidden_states = std::move(enc.hidden_states);
   out.attentions = std::move(enc.attentions);
+  out.word_embeddings = embeddings->word_embeddings->weight;
   return out;
 }
 

@@ -18,6 +18,9 @@ struct LMOutput {
   torch::Tensor pooled;                      ///< [B, H] where the family defines a pooler, else undefined
   std::vector<torch::Tensor> hidden_states;  ///< num_layers + 1 entries when requested
   std::vector<torch::Tensor> attentions;     ///< per layer [B, heads, T, T] when requested
+  /// The input word-embedding matrix [vocab, E] (the parameter itself, not a copy), for heads
+  /// whose output layer is tied to it (masked-LM decoders). Undefined if the family has none.
+  torch::Tensor word_embeddings;
 };
 
 struct ForwardOptions {

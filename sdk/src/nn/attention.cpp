@@ -32,13 +32,34 @@ std::pair<torch::Tensor, torch::Tensor> scaled_dot_product(const torch::Tensor& 
     return {ctx, torch::Tensor()};
   }
 #endif
-  const double scale = std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) / scale;
-  if (additive_mask.defined()) scores = scores + additive_mask.to(scores.scalar_type());
+  // Explicit path (LibTorch 1.x, or when the probabilities are wanted). LibTorch 1.13's
+  // at::_scaled_dot_product_attention is a composite of the same matmul/softmax ops on CPU (no
+  // fused kernel), so it gains nothing. One baddbmm computes scale·q·kᵀ + mask in the GEMM itself
+  // (no separate passes over the [B·heads, T, T] scores for the division and the mask), with the
+  // mask broadcast as [B·heads, 1 or Tq, Tk] rather than expanded to full size. Measured with
+  // bench_attention (docs/performance.md).
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2), D = q.size(3), Dv = v.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  auto q3 = q.reshape({B * H, Tq, D});
+  auto kt = k.reshape({B * H, Tk, D}).transpose(1, 2);
+  torch::Tensor scores;
+  if (additive_mask.defined()) {
+    auto m = additive_mask;
+    while (m.dim() < 4) m = m.unsqueeze(0);
+    GRAFT_CHECK(m.dim() == 4 && (m.size(0) == 1 || m.size(0) == B) && (m.size(1) == 1 || m.size(1) == H) &&
+                    (m.size(2) == 1 || m.size(2) == Tq) && m.size(3) == Tk,
+                Error, "attention mask of shape ", additive_mask.sizes(), " does not broadcast to the scores [", B, ", ", H,
+                ", ", Tq, ", ", Tk, "]");
+    const int64_t mq = m.size(2);
+    m = m.to(q.scalar_type()).expand({B, H, mq, Tk}).reshape({B * H, mq, Tk});
+    scores = torch::baddbmm(m, q3, kt, /*beta=*/1.0, /*alpha=*/scale);
+  } else {
+    scores = torch::bmm(q3, kt).mul_(scale);
+  }
   auto probs = torch::softmax(scores, -1);
   auto dropped = (training && dropout_p > 0) ? torch::dropout(probs, dropout_p, true) : probs;
-  auto ctx = torch::matmul(dropped, v);
-  return {ctx, need_probs ? probs : torch::Tensor()};
+  auto ctx = torch::bmm(dropped, v.reshape({B * H, Tk, Dv})).view({B, H, Tq, Dv});
+  return {ctx, need_probs ? probs.view({B, H, Tq, Tk}) : torch::Tensor()};
 }
 
 SelfAttentionImpl::SelfAttentionImpl(const AttentionOptions& options) : options_(options) {

@@ -30,6 +30,7 @@ struct TaskData {
   std::vector<Basket> train, dev, test;  ///< featurized; bad records removed
   std::map<std::string, SplitStats> stats;  ///< "train" / "dev" / "test"
   int64_t skipped = 0;                      ///< bad records left out (on_error = "skip")
+  std::map<std::string, bool> from_cache;   ///< split → loaded from the feature cache
   std::vector<Basket>& split(const std::string& name);
   const std::vector<Basket>& split(const std::string& name) const;
 };
@@ -39,6 +40,12 @@ struct SiloOptions {
   int64_t seed = 42;        ///< dev split
   int threads = 0;          ///< featurization threads; 0 = available cores
   bool require_train = true;  ///< an empty training set is an error
+  /// Feature cache (core/include/graft/core/feature_cache.h). Empty cache_dir = no caching; a
+  /// task is cached only when it has a processor fingerprint and tokenizer_fingerprint is set
+  /// (configure_feature_cache fills these from a recipe).
+  std::string cache_dir;
+  std::string tokenizer_fingerprint;
+  std::map<std::string, std::string> processor_fingerprints;  ///< task → fingerprint
 };
 
 /// Reads and featurizes every task's files. Throws DataError for file problems, for bad

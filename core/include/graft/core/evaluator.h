@@ -43,6 +43,7 @@ std::vector<NamedMetric> make_metrics(const std::vector<std::string>& names, Reg
 struct TaskEvaluation {
   Value metrics = Value::object();  ///< "task/key" → number (and "task/loss")
   std::string report;               ///< concatenated metric reports
+  MetricInput input;                ///< labels, gold and predictions (kept with `with_report`; report.html)
 };
 
 class Evaluator {

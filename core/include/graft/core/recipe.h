@@ -60,27 +60,37 @@ struct TrainingSection {
   std::string sampling = "proportional";
   int64_t log_every = 10;
   bool progress = true;
+  bool freeze_embeddings = false;           ///< the language model's embeddings never train
+  int64_t freeze_layers = 0;                ///< encoder layers 0..N-1 never train
+  int64_t freeze_language_model_steps = 0;  ///< the whole LM is frozen for the first N steps
   void visit(OptionVisitor& v);
 };
 
 struct OptimizerSection {
-  std::string type = "adamw";  ///< adamw | hf_adamw | adam | sgd
+  std::string type = "adamw";  ///< adamw | hf_adamw | bert_adamw | adam | sgd | lamb
   double lr = 2e-5;
   double weight_decay = 0.01;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double momentum = 0.0;
+  bool nesterov = false;
+  double layer_decay = 1.0;  ///< layer-wise lr decay: lr * layer_decay^(top - depth)
   void visit(OptionVisitor& v);
 };
 
 struct ScheduleSection {
-  std::string type = "linear";  ///< constant | linear | cosine
+  std::string type = "linear";  ///< constant | linear | cosine | cosine_with_restarts | polynomial | inverse_sqrt
   double warmup = 0.1;          ///< fraction of total steps when < 1, else steps
+  double num_cycles = 0.0;      ///< cosine: 0 = 0.5 (half a wave); cosine_with_restarts: 0 = 1
+  double power = 1.0;           ///< polynomial
+  double lr_end = 1e-7;         ///< polynomial: final learning rate
+  int64_t timescale = 0;        ///< inverse_sqrt: 0 = warmup steps (10000 without warmup)
   void visit(OptionVisitor& v);
 };
 
 struct CheckpointSection {
   int64_t every = 0;  ///< steps; 0 = no periodic checkpoints
   int64_t keep = 3;
+  std::string dir;    ///< "" = "<output_dir>-checkpoints"
   void visit(OptionVisitor& v);
 };
 
@@ -89,6 +99,23 @@ struct TrackingSection {
   std::string mlflow;               ///< directory of an MLflow file store; empty = no MLflow tracking
   std::string experiment = "graft";  ///< MLflow experiment name
   bool report = true;               ///< write report.html into the output directory
+  std::string run_name;             ///< MLflow run name; "" = run.name
+  void visit(OptionVisitor& v);
+};
+
+/// (added) [data]: feature cache and featurization threads.
+struct DataSection {
+  bool cache = true;        ///< cache featurized data sets on disk
+  std::string cache_dir;    ///< "" = $GRAFT_CACHE_DIR, else ~/.cache/graft/features
+  int64_t threads = 0;      ///< featurization threads; 0 = available cores
+  void visit(OptionVisitor& v);
+};
+
+/// (added) [cross_validation]: k-fold (optionally stratified) training runs and a holdout.
+struct CrossValidationSection {
+  int64_t folds = 0;        ///< >= 2 runs k-fold cross-validation; 0 = off
+  bool stratified = false;  ///< keep each fold's label distribution
+  double holdout = 0.0;     ///< fraction of train held out as a fixed test set (when no test file)
   void visit(OptionVisitor& v);
 };
 
@@ -115,6 +142,8 @@ struct Recipe {
   ScheduleSection schedule;
   CheckpointSection checkpoint;
   TrackingSection tracking;  ///< (added)
+  DataSection data;          ///< (added) [data]
+  CrossValidationSection cross_validation;  ///< (added) [cross_validation]
   DemoSection demo;          ///< (added) [demo]
   std::vector<std::string> plugin_paths;  ///< [plugins] paths
   std::vector<std::string> plugin_require;

@@ -55,21 +55,24 @@ struct WordPieceOptions {
   void check(Diagnostics& d) const;
 };
 
-/// Loads the tokenizer of an HF model directory: tokenizer.json when present (WordPiece model;
-/// other model types → FormatError "model type X is not supported yet"), else vocab.txt +
-/// tokenizer_config.json (+ special_tokens_map.json). FormatError naming the directory and the
-/// files looked for when neither exists.
+/// Loads the tokenizer of an HF model directory: tokenizer.json when present (any HF pipeline of
+/// the supported normalizers / pre-tokenizers / models BPE, Unigram, WordPiece, WordLevel /
+/// post-processors / decoders; an unsupported component → FormatError naming it), else
+/// sentencepiece model files, else vocab.txt (WordPiece), else vocab.json + merges.txt (byte-level
+/// BPE), each with tokenizer_config.json / special_tokens_map.json. FormatError naming the
+/// directory and the files looked for when none exists.
 std::shared_ptr<Tokenizer> load_tokenizer(const std::string& model_dir);
 
 /// Builds a WordPiece tokenizer from options; a relative `vocab` resolves against base_dir.
 std::shared_ptr<Tokenizer> make_wordpiece(const WordPieceOptions& options, const std::string& base_dir);
 
-/// Writes vocab.txt, tokenizer_config.json, special_tokens_map.json and tokenizer.json so that
-/// HF AutoTokenizer (and load_tokenizer) load `dir`. ConfigError for tokenizer kinds that
+/// Writes the tokenizer's files (tokenizer.json + vocab.txt or vocab.json/merges.txt where
+/// applicable, tokenizer_config.json, special_tokens_map.json) so that HF AutoTokenizer (and
+/// load_tokenizer) load `dir`. ConfigError for tokenizer kinds that
 /// cannot be saved.
 void save_tokenizer(const Tokenizer& tokenizer, const std::string& dir);
 
-/// Registers the built-in tokenizers ("wordpiece").
+/// Registers the built-in tokenizers ("wordpiece", "bpe", "tokenizer_json", ...).
 void register_core_tokenizers(Registrar& r);
 
 /// transformers' `clean_up_tokenization` (4.x): " ." → ".", " ?", " !", " ,", " ' " → "'",
